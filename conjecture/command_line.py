@@ -1,0 +1,62 @@
+"""The ``twolayer`` command: one parser, subcommands registered by each layer.
+
+User errors (``InputError``, argparse errors, unreadable files) print one line on stderr and exit 2;
+a traceback means a bug in the toolkit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import NoReturn, Sequence
+
+from theory.errors import InputError
+
+# Modules that define ``register(subparsers)``; the order is the order in --help.
+SUBCOMMAND_MODULES = (
+    "theory.cli",
+    "numerics.cli",
+    "conjecture.cli",
+    "conjecture.reproduce_cli",
+)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line: 'twolayer CMD: error: ...', exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="twolayer",
+        description="Compression of wide two-layer networks: mean-field objective, finite-N rates, ETF conjecture.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in SUBCOMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except InputError as err:
+        print(f"twolayer {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as err:
+        if isinstance(err, (FileNotFoundError, PermissionError, IsADirectoryError)):
+            print(f"twolayer {args.command}: error: cannot read {err.filename!r}: {err.strerror}", file=sys.stderr)
+            return 2
+        raise
+    except KeyboardInterrupt:
+        print(f"twolayer {args.command}: interrupted; finished results are kept in the store", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

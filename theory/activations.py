@@ -1,0 +1,138 @@
+"""Positively homogeneous activations and their exact Hermite coefficients.
+
+Every positively homogeneous activation of degree n is determined by its values
+at +1 and -1:  sigma(t) = p * relu(t)^n + q * relu(-t)^n.  That covers ReLU
+(p, q) = (1, 0), leaky ReLU (1, -s), |t| (1, 1) and ReLU^k (1, 0) with n = k, and
+it is the family for which the scaling-factor reduction of MODEL.md section 1 holds:
+sigma(<w, x>) = ||w||^n sigma(<w^, x>).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import sympy as sp
+
+from theory.errors import InputError
+
+T = sp.Symbol("t", real=True)
+MAX_DEGREE = 3
+
+
+@lru_cache(maxsize=None)
+def _relu_power_gaussian_hermite(n: int, k: int) -> sp.Expr:
+    """E[relu(g)^n He_k(g)] for g ~ N(0, 1), exact."""
+    density = sp.exp(-T**2 / 2) / sp.sqrt(2 * sp.pi)
+    integrand = sp.expand(T**n * sp.hermite_prob(k, T)) * density
+    return sp.nsimplify(sp.simplify(sp.integrate(integrand, (T, 0, sp.oo))), [sp.pi])
+
+
+@dataclass(frozen=True)
+class Activation:
+    """sigma(t) = p * max(t, 0)^degree + q * max(-t, 0)^degree.
+
+    Parameters
+    ----------
+    name : canonical spelling, e.g. ``"relu"``, ``"leaky_relu(1/10)"``.
+    degree : homogeneity degree n in {0, 1, 2, 3}; the scaling factor of a neuron
+        (a, w) is a * ||w||^n.
+    p, q : exact sympy numbers, sigma(1) and sigma(-1).
+
+    Examples
+    --------
+    >>> relu = get_activation("relu")
+    >>> relu.hermite_coefficient(0)
+    sqrt(2)/(2*sqrt(pi))
+    >>> relu.hermite_coefficient(2) ** 2
+    1/(4*pi)
+    """
+
+    name: str
+    degree: int
+    p: sp.Expr
+    q: sp.Expr
+
+    @property
+    def is_even(self) -> bool:
+        """True when sigma(-t) = sigma(t) (then every odd Hermite coefficient vanishes)."""
+        return sp.simplify(self.p - self.q) == 0
+
+    def expression(self) -> sp.Expr:
+        """sigma(t) as a sympy Piecewise in the symbol ``theory.activations.T``."""
+        n = self.degree
+        return sp.Piecewise((self.p * T**n, T > 0), (self.q * (-T) ** n, T < 0), (0 if n > 0 else (self.p + self.q) / 2, True))
+
+    def hermite_coefficient(self, k: int) -> sp.Expr:
+        """mu_k = E[sigma(g) He_k(g)] / sqrt(k!), exact.
+
+        References: MODEL.md section 2 (normalised probabilists' Hermite expansion).
+        """
+        if k < 0:
+            raise InputError("k", "Hermite order must be >= 0", got=k)
+        base = _relu_power_gaussian_hermite(self.degree, k)
+        sign = sp.Integer(-1) ** k
+        return sp.simplify((self.p + sign * self.q) * base / sp.sqrt(sp.factorial(k)))
+
+    def second_moment(self) -> sp.Expr:
+        """E[sigma(g)^2] = kappa(1) = sum_k mu_k^2 (exact)."""
+        n = self.degree
+        half = sp.factorial2(2 * n - 1) / 2 if n > 0 else sp.Rational(1, 2)
+        return sp.simplify((self.p**2 + self.q**2) * half)
+
+
+def _rational(text: str, argument: str) -> sp.Rational:
+    """Parse a decimal or a fraction a/b into an exact rational, by hand (no sympify)."""
+    body = text.strip()
+    try:
+        if "/" in body:
+            num, den = body.split("/", 1)
+            value = sp.Rational(int(num.strip()), int(den.strip()))
+        else:
+            from fractions import Fraction
+
+            value = sp.Rational(Fraction(body))
+    except (ValueError, ZeroDivisionError):
+        raise InputError(argument, "expected a number such as 0.1 or 1/10", got=text) from None
+    return value
+
+
+BUILTIN_NAMES = ("relu", "leaky_relu(s)", "abs", "step", "relu^k (k = 0..3)")
+
+
+def get_activation(spec: str) -> Activation:
+    """Look up a built-in activation by its spelling (whitelist, no eval).
+
+    Accepted: ``relu``, ``abs``, ``step``, ``relu^k`` / ``relu2`` style for k = 0..3,
+    ``leaky_relu`` (slope 1/100) and ``leaky_relu(s)`` with s a decimal or fraction.
+
+    Examples
+    --------
+    >>> get_activation("leaky_relu(0.1)").q
+    -1/10
+    >>> get_activation("relu^2").degree
+    2
+    """
+    if not isinstance(spec, str):
+        raise InputError("activation", f"expected a name, one of {', '.join(BUILTIN_NAMES)}", got=spec)
+    key = spec.strip().lower().replace(" ", "")
+    one, zero = sp.Integer(1), sp.Integer(0)
+    if key == "relu":
+        return Activation("relu", 1, one, zero)
+    if key == "abs":
+        return Activation("abs", 1, one, one)
+    if key == "step":
+        return Activation("step", 0, one, zero)
+    for prefix in ("relu^", "relu**", "relu"):
+        rest = key[len(prefix):]
+        if key.startswith(prefix) and rest.isdigit():
+            k = int(rest)
+            if not 0 <= k <= MAX_DEGREE:
+                raise InputError("activation", f"relu^k needs k in 0..{MAX_DEGREE}", got=spec)
+            return Activation("relu" if k == 1 else ("step" if k == 0 else f"relu^{k}"), k, one, zero)
+    if key == "leaky_relu":
+        key = "leaky_relu(1/100)"
+    if key.startswith("leaky_relu(") and key.endswith(")"):
+        slope = _rational(key[len("leaky_relu("):-1], "activation")
+        return Activation(f"leaky_relu({slope})", 1, one, -slope)
+    raise InputError("activation", f"unknown activation; valid: {', '.join(BUILTIN_NAMES)}", got=spec)

@@ -1,0 +1,130 @@
+"""Dual kernels kappa(rho) = E[sigma(u) sigma(v)] for unit-variance Gaussians of correlation rho.
+
+For sigma = p relu^n(t) + q relu^n(-t):
+    kappa(rho) = (p^2 + q^2) k_n(rho) + 2 p q k_n(-rho),
+with k_n the arc-cosine kernel of order n (Cho & Saul 2009), k_n(cos th) = J_n(th) / (2 pi),
+J_n(th) = (-1)^n sin(th)^(2n+1) (1/sin th d/dth)^n ((pi - th)/sin th).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Callable
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from theory.activations import Activation
+
+RHO = sp.Symbol("rho", real=True)
+_THETA = sp.Symbol("theta", real=True)
+
+
+@lru_cache(maxsize=None)
+def arccos_kernel(n: int) -> sp.Expr:
+    """k_n(rho) = J_n(arccos rho) / (2 pi), derived symbolically from the J_n recursion.
+
+    References: Cho & Saul, "Kernel methods for deep learning", NIPS 2009, eq. (7);
+    MODEL.md section 2 for n = 1.
+
+    Examples
+    --------
+    >>> arccos_kernel(1).subs(RHO, 0)
+    1/(2*pi)
+    >>> arccos_kernel(2).subs(RHO, 1)
+    3/2
+    """
+    f = (sp.pi - _THETA) / sp.sin(_THETA)
+    for _ in range(n):
+        f = sp.diff(f, _THETA) / sp.sin(_THETA)
+    j_n = sp.simplify((-1) ** n * sp.sin(_THETA) ** (2 * n + 1) * f)
+    j_n = sp.expand(sp.expand_trig(j_n))
+    expr = j_n.subs(sp.sin(_THETA), sp.sqrt(1 - RHO**2)).subs(sp.cos(_THETA), RHO).subs(_THETA, sp.acos(RHO))
+    return sp.simplify(expr / (2 * sp.pi))
+
+
+@lru_cache(maxsize=None)
+def arccos_kernel_derivative(n: int) -> sp.Expr:
+    """k_n'(rho): n^2 k_{n-1}(rho) for n >= 1 (kernel of sigma'), 1/(2 pi sqrt(1-rho^2)) for n = 0."""
+    if n == 0:
+        return 1 / (2 * sp.pi * sp.sqrt(1 - RHO**2))
+    return n**2 * arccos_kernel(n - 1)
+
+
+def _combine(act: Activation, base: sp.Expr, odd_sign: int) -> sp.Expr:
+    p, q = act.p, act.q
+    return sp.simplify((p**2 + q**2) * base + odd_sign * 2 * p * q * base.subs(RHO, -RHO))
+
+
+@dataclass(frozen=True)
+class DualKernel:
+    """Closed-form dual kernel of one activation, with numpy and mpmath evaluators.
+
+    ``expr`` and ``derivative_expr`` are exact sympy expressions in ``RHO``.
+    Numeric evaluators clip rho to [-1, 1] (Gram entries of unit vectors can overshoot by rounding).
+
+    Examples
+    --------
+    >>> from theory.activations import get_activation
+    >>> kern = dual_kernel(get_activation("relu"))
+    >>> float(kern.at_one)
+    0.5
+    >>> round(float(kern.numpy(np.array([0.0]))[0]) * 2 * np.pi, 12)
+    1.0
+    """
+
+    activation: Activation
+    expr: sp.Expr
+    derivative_expr: sp.Expr
+    _np: Callable = field(repr=False, compare=False)
+    _np_prime: Callable = field(repr=False, compare=False)
+    _mp: Callable = field(repr=False, compare=False)
+    _mp_prime: Callable = field(repr=False, compare=False)
+
+    @property
+    def at_one(self) -> sp.Expr:
+        """kappa(1) = E sigma(g)^2."""
+        return sp.simplify(self.expr.subs(RHO, 1))
+
+    def numpy(self, rho: np.ndarray) -> np.ndarray:
+        """kappa(rho), float64, elementwise."""
+        r = np.clip(np.asarray(rho, dtype=float), -1.0, 1.0)
+        return np.broadcast_to(self._np(r), r.shape).astype(float)
+
+    def numpy_prime(self, rho: np.ndarray) -> np.ndarray:
+        """kappa'(rho), float64, elementwise (infinite at +-1 for the step activation)."""
+        r = np.clip(np.asarray(rho, dtype=float), -1.0, 1.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.broadcast_to(self._np_prime(r), r.shape).astype(float)
+
+    def mp(self, rho, dps: int = 30):
+        """kappa(rho) in mpmath at ``dps`` digits (rho clipped to [-1, 1])."""
+        with mpmath.workdps(dps):
+            r = mpmath.mpf(rho)
+            r = min(max(r, mpmath.mpf(-1)), mpmath.mpf(1))
+            return +self._mp(r)
+
+    def mp_prime(self, rho, dps: int = 30):
+        """kappa'(rho) in mpmath at ``dps`` digits."""
+        with mpmath.workdps(dps):
+            r = mpmath.mpf(rho)
+            r = min(max(r, mpmath.mpf(-1)), mpmath.mpf(1))
+            return +self._mp_prime(r)
+
+
+@lru_cache(maxsize=None)
+def dual_kernel(act: Activation) -> DualKernel:
+    """The closed-form dual kernel of ``act`` (cached per activation)."""
+    expr = _combine(act, arccos_kernel(act.degree), +1)
+    deriv = _combine(act, arccos_kernel_derivative(act.degree), -1)
+    return DualKernel(
+        activation=act,
+        expr=expr,
+        derivative_expr=deriv,
+        _np=sp.lambdify(RHO, expr, "numpy"),
+        _np_prime=sp.lambdify(RHO, deriv, "numpy"),
+        _mp=sp.lambdify(RHO, expr, "mpmath"),
+        _mp_prime=sp.lambdify(RHO, deriv, "mpmath"),
+    )
