@@ -9,6 +9,7 @@ sigma(<w, x>) = ||w||^n sigma(<w^, x>).
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -21,11 +22,28 @@ MAX_DEGREE = 3
 
 
 @lru_cache(maxsize=None)
+def _half_line_moment(m: int) -> sp.Expr:
+    """int_0^inf t^m phi(t) dt: 1/2, 1/sqrt(2 pi), then (m-1) times the value at m-2 (integration by parts)."""
+    if m == 0:
+        return sp.Rational(1, 2)
+    if m == 1:
+        return 1 / sp.sqrt(2 * sp.pi)
+    return (m - 1) * _half_line_moment(m - 2)
+
+
+@lru_cache(maxsize=None)
 def _relu_power_gaussian_hermite(n: int, k: int) -> sp.Expr:
-    """E[relu(g)^n He_k(g)] for g ~ N(0, 1), exact."""
-    density = sp.exp(-T**2 / 2) / sp.sqrt(2 * sp.pi)
-    integrand = sp.expand(T**n * sp.hermite_prob(k, T)) * density
-    return sp.nsimplify(sp.simplify(sp.integrate(integrand, (T, 0, sp.oo))), [sp.pi])
+    """E[relu(g)^n He_k(g)] for g ~ N(0, 1), exact (He_k expanded, half-line Gaussian moments)."""
+    coeffs = sp.Poly(sp.hermite_prob(k, T), T).all_coeffs()[::-1]
+    total = sum(c * _half_line_moment(n + i) for i, c in enumerate(coeffs) if c != 0)
+    return sp.nsimplify(sp.simplify(total), [sp.pi])
+
+
+@lru_cache(maxsize=None)
+def _hermite_cached(act, k: int) -> sp.Expr:
+    base = _relu_power_gaussian_hermite(act.degree, k)
+    sign = sp.Integer(-1) ** k
+    return sp.simplify((act.p + sign * act.q) * base / sp.sqrt(sp.factorial(k)))
 
 
 @dataclass(frozen=True)
@@ -68,11 +86,9 @@ class Activation:
 
         References: MODEL.md section 2 (normalised probabilists' Hermite expansion).
         """
-        if k < 0:
-            raise InputError("k", "Hermite order must be >= 0", got=k)
-        base = _relu_power_gaussian_hermite(self.degree, k)
-        sign = sp.Integer(-1) ** k
-        return sp.simplify((self.p + sign * self.q) * base / sp.sqrt(sp.factorial(k)))
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 0:
+            raise InputError("k", "Hermite order must be an integer >= 0", got=k)
+        return _hermite_cached(self, int(k))
 
     def second_moment(self) -> sp.Expr:
         """E[sigma(g)^2] = kappa(1) = sum_k mu_k^2 (exact)."""
@@ -97,14 +113,17 @@ def _rational(text: str, argument: str) -> sp.Rational:
     return value
 
 
-BUILTIN_NAMES = ("relu", "leaky_relu(s)", "abs", "step", "relu^k (k = 0..3)")
+BUILTIN_NAMES = ("relu", "leaky_relu(s)", "abs", "step", "relu^k (k = 0..3)", "pw(t<b: P; ...; else: P)")
 
 
-def get_activation(spec: str) -> Activation:
+def get_activation(spec: str, *, allow_general: bool = False) -> Activation:
     """Look up a built-in activation by its spelling (whitelist, no eval).
 
     Accepted: ``relu``, ``abs``, ``step``, ``relu^k`` / ``relu2`` style for k = 0..3,
-    ``leaky_relu`` (slope 1/100) and ``leaky_relu(s)`` with s a decimal or fraction.
+    ``leaky_relu`` (slope 1/100) and ``leaky_relu(s)`` with s a decimal or fraction, and a piecewise
+    polynomial ``pw(t<b1: P1; ...; else: Pn)`` (see theory.custom_activation). A piecewise polynomial that is
+    not positively homogeneous is returned (as a PiecewiseActivation, degree None) only with
+    ``allow_general=True``; otherwise it is an InputError, so every caller can rely on .degree, .p, .q.
 
     Examples
     --------
@@ -115,6 +134,14 @@ def get_activation(spec: str) -> Activation:
     """
     if not isinstance(spec, str):
         raise InputError("activation", f"expected a name, one of {', '.join(BUILTIN_NAMES)}", got=spec)
+    if spec.strip().startswith("pw("):
+        from theory.custom_activation import parse_activation  # piecewise polynomial, whitelist parser
+
+        act = parse_activation(spec)
+        if not isinstance(act, Activation) and not allow_general:
+            raise InputError("activation", "this piecewise polynomial is not positively homogeneous (sigma(c t) = "
+                             "c^n sigma(t)); only 'twolayer derive' accepts it", got=spec)
+        return act
     key = spec.strip().lower().replace(" ", "")
     one, zero = sp.Integer(1), sp.Integer(0)
     if key == "relu":

@@ -82,10 +82,14 @@ class DualKernel:
     _np_prime: Callable = field(repr=False, compare=False)
     _mp: Callable = field(repr=False, compare=False)
     _mp_prime: Callable = field(repr=False, compare=False)
+    tail_bound: sp.Expr = sp.Integer(0)
+    method: str = "closed form (arc-cosine kernel)"
 
     @property
     def at_one(self) -> sp.Expr:
-        """kappa(1) = E sigma(g)^2."""
+        """kappa(1) = E sigma(g)^2 (exact second moment, also for a truncated series)."""
+        if self.tail_bound != 0:
+            return self.activation.second_moment()
         return sp.simplify(self.expr.subs(RHO, 1))
 
     def numpy(self, rho: np.ndarray) -> np.ndarray:
@@ -114,9 +118,19 @@ class DualKernel:
             return +self._mp_prime(r)
 
 
+SERIES_ORDER = 40
+
+
 @lru_cache(maxsize=None)
-def dual_kernel(act: Activation) -> DualKernel:
-    """The closed-form dual kernel of ``act`` (cached per activation)."""
+def dual_kernel(act: Activation, order: int = SERIES_ORDER) -> DualKernel:
+    """The closed-form dual kernel of ``act`` (cached per activation).
+
+    For a non-homogeneous piecewise polynomial (theory.custom_activation.PiecewiseActivation) it is the truncated
+    Hermite series sum_{k<=order} mu_k^2 rho^k, with ``tail_bound`` = E sigma^2 - sum_{k<=order} mu_k^2, an exact,
+    rigorous bound on |kappa - series| for |rho| <= 1 (all mu_k^2 >= 0). The derivative's error is not bounded.
+    """
+    if not isinstance(act, Activation):
+        return _series_kernel(act, order)
     expr = _combine(act, arccos_kernel(act.degree), +1)
     deriv = _combine(act, arccos_kernel_derivative(act.degree), -1)
     return DualKernel(
@@ -127,4 +141,31 @@ def dual_kernel(act: Activation) -> DualKernel:
         _np_prime=sp.lambdify(RHO, deriv, "numpy"),
         _mp=sp.lambdify(RHO, expr, "mpmath"),
         _mp_prime=sp.lambdify(RHO, deriv, "mpmath"),
+    )
+
+
+def kernel_series(act, order: int) -> sp.Expr:
+    """sum_{k<=order} mu_k^2 rho^k, the power series of kappa (exact coefficients).
+
+    References: MODEL.md section 2 (Hermite expansion of the dual kernel).
+
+    Examples
+    --------
+    >>> from theory.activations import get_activation
+    >>> kernel_series(get_activation("relu"), 4)
+    rho**4/(48*pi) + rho**2/(4*pi) + rho/4 + 1/(2*pi)
+    """
+    return sum(sp.nsimplify(sp.simplify(act.hermite_coefficient(k) ** 2)) * RHO**k for k in range(order + 1))
+
+
+def _series_kernel(act, order: int) -> DualKernel:
+    coeffs = [sp.expand(act.hermite_coefficient(k) ** 2) for k in range(order + 1)]
+    expr = sum(c * RHO**k for k, c in enumerate(coeffs))
+    deriv = sum(k * c * RHO ** (k - 1) for k, c in enumerate(coeffs) if k >= 1)
+    tail = sp.expand(act.second_moment() - sum(coeffs))
+    return DualKernel(
+        activation=act, expr=expr, derivative_expr=deriv,
+        _np=sp.lambdify(RHO, expr, "numpy"), _np_prime=sp.lambdify(RHO, deriv, "numpy"),
+        _mp=sp.lambdify(RHO, expr, "mpmath"), _mp_prime=sp.lambdify(RHO, deriv, "mpmath"),
+        tail_bound=tail, method=f"truncated Hermite series, order {order}, |error| <= tail_bound on [-1, 1]",
     )

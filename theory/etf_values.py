@@ -1,0 +1,188 @@
+"""Closed forms at the simplex ETF (regime I) and along the tilted ETF family (regime II).
+
+At the simplex ETF (<v^_j, v^_l> = rho0 = -1/(M-1)) K = (kappa(1) - kappa(rho0)) I + kappa(rho0) 1 1^T, whose
+eigenvalue on 1 is lambda = kappa(1) + (M-1) kappa(rho0). In regime I b = abar c_d 1, so
+
+  1^T K^-1 1 = M / lambda,   beta*_j = abar c_d / lambda,   Ltilde* = abar^2 c_d (1 - c_d M / lambda),
+  relative loss Ltilde* / C_target = 1 - c_d M / lambda   (independent of abar).
+
+References: MODEL.md section 5 (1^T K^-1 1); the rest derived here (docs/derivations.md, "ETF values").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from theory.errors import InputError
+from theory.etf import check_neurons_dim, simplex_etf
+from theory.kernels import RHO, dual_kernel
+from theory.regimes import as_activation
+from theory.sphere import sphere_average_expr
+from theory.target_laws import get_law
+
+
+@dataclass(frozen=True)
+class ETFValues:
+    """Regime-I values at the simplex ETF with the optimal beta; mpmath numbers at ``dps`` plus exact sympy forms.
+
+    ``*_exact`` fields are exact sympy expressions (None where abar is not known exactly for the law).
+
+    Examples
+    --------
+    >>> v = etf_values("relu", 3, 3, dps=25)
+    >>> mpmath.nstr(v.ones_Kinv_ones, 19)
+    '4.926126323245372539'
+    >>> v.c_d_exact, v.rho0
+    (3/16, -1/2)
+    """
+
+    activation: str
+    M: int
+    d: int
+    dps: int
+    law: str
+    rho0: sp.Rational
+    abar: mpmath.mpf
+    abar_method: str
+    c_d: mpmath.mpf
+    kappa_one: mpmath.mpf
+    kappa_rho0: mpmath.mpf
+    ones_Kinv_ones: mpmath.mpf
+    beta_star: tuple
+    c_target: mpmath.mpf
+    ltilde_star: mpmath.mpf
+    relative_loss: mpmath.mpf
+    c_d_exact: sp.Expr
+    kappa_rho0_exact: sp.Expr
+    ones_Kinv_ones_exact: sp.Expr
+    relative_loss_exact: sp.Expr
+    beta_star_exact: sp.Expr | None
+    ltilde_star_exact: sp.Expr | None
+    source: str = "MODEL.md section 5 (1^T K^-1 1); derived here (docs/derivations.md, 'ETF values')"
+
+
+def _mp(expr: sp.Expr, dps: int):
+    with mpmath.workdps(dps):
+        return mpmath.mpf(sp.N(expr, dps + 15))
+
+
+def etf_values(activation, M: int, d: int, dps: int = 30, law=None) -> ETFValues:
+    """1^T K^-1 1, beta*, Ltilde*, C_target and Ltilde*/C_target at the simplex ETF (regime I), exact and at dps.
+
+    References: MODEL.md section 5; derived here.
+    """
+    act = as_activation(activation)
+    check_neurons_dim(M, d)
+    if isinstance(dps, bool) or not isinstance(dps, int) or not 5 <= dps <= 1000:
+        raise InputError("dps", "precision must be an integer in 5..1000", got=dps)
+    target_law = get_law(law)
+    kern = dual_kernel(act)
+    k1 = sp.nsimplify(kern.at_one)
+    rho0 = sp.Rational(-1, M - 1) if M > 1 else sp.Integer(1)
+    k_rho0 = sp.simplify(kern.expr.subs(RHO, rho0)) if M > 1 else k1
+    lam = sp.simplify(k1 + (M - 1) * k_rho0) if M > 1 else k1
+    if lam == 0:
+        raise InputError("activation", "kappa(1) + (M-1) kappa(-1/(M-1)) = 0: K is singular at the ETF", got=act.name)
+    ones = sp.simplify(M / lam)
+    c_d = sphere_average_expr(act, sp.Integer(d))
+    rel = sp.simplify(1 - c_d * ones)
+    sm = target_law.scaling_moments(d, act.degree, dps=dps + 10)
+    abar_exact = sm.exact[0]
+    with mpmath.workdps(dps + 10):
+        abar = sm.abar
+        c_mp, lam_mp = _mp(c_d, dps + 10), _mp(lam, dps + 10)
+        beta = abar * c_mp / lam_mp
+        c_target = abar**2 * c_mp
+        rel_mp = _mp(rel, dps + 10)
+        values = dict(
+            abar=abar, c_d=c_mp, kappa_one=_mp(k1, dps + 10), kappa_rho0=_mp(k_rho0, dps + 10),
+            ones_Kinv_ones=_mp(ones, dps + 10), c_target=c_target, ltilde_star=c_target * rel_mp, relative_loss=rel_mp,
+        )
+    with mpmath.workdps(dps):
+        values = {k: +v for k, v in values.items()}
+        beta_t = tuple(+beta for _ in range(M))
+    return ETFValues(
+        activation=act.name, M=M, d=d, dps=dps, law=target_law.name, rho0=rho0, abar_method=sm.abar_method,
+        beta_star=beta_t, c_d_exact=c_d, kappa_rho0_exact=k_rho0, ones_Kinv_ones_exact=ones, relative_loss_exact=rel,
+        beta_star_exact=None if abar_exact is None else sp.simplify(abar_exact * c_d / lam),
+        ltilde_star_exact=None if abar_exact is None else sp.simplify(abar_exact**2 * c_d * rel),
+        **values,
+    )
+
+
+@dataclass(frozen=True)
+class TiltedValue:
+    """Regime II along the equal-tilt family: every v^_j = cos(t) m^ + sin(t) s_j, s_j a simplex ETF in m^perp.
+
+    Ltilde*(t) = C - b(t)^2 M / (kappa(1) + (M-1) kappa(rho(t))), b(t) = abar mu_0^2 + mu_1^2 ||m|| cos t,
+    rho(t) = cos^2 t - sin^2 t / (M-1), C = abar^2 mu_0^2 + mu_1^2 ||m||^2. ``angle`` = t (t = pi/2: no tilt).
+    """
+
+    activation: str
+    M: int
+    abar: mpmath.mpf
+    tilt_norm: mpmath.mpf
+    angle: mpmath.mpf
+    value: mpmath.mpf
+    constant: mpmath.mpf
+    dps: int
+    source: str = "derived here (docs/derivations.md, 'tilted ETF family'); MODEL.md section 3 (II)"
+
+
+def tilted_frame(M: int, d: int, angle: float) -> np.ndarray:
+    """Unit rows cos(t) e_1 + sin(t) s_j, s_j the simplex ETF of M vectors in span(e_2, ..., e_d) (needs M <= d)."""
+    check_neurons_dim(M, d - 1 if d > 1 else 1)
+    if d < 2:
+        raise InputError("dim", "the tilted family needs d >= 2", got=d)
+    s = simplex_etf(M, d - 1)
+    return np.hstack([np.full((M, 1), np.cos(angle)), np.sin(angle) * s])
+
+
+def tilted_value(activation, M: int, abar, tilt_norm, angle, dps: int = 30) -> TiltedValue:
+    """Ltilde* along the equal-tilt family (regime II), exact formula evaluated at ``dps`` digits.
+
+    Examples
+    --------
+    >>> v = tilted_value("relu", 3, 1, 0, mpmath.pi / 2, dps=20)   # no tilt, m = 0: d -> infinity ETF value
+    >>> mpmath.nstr(v.value * 2 * mpmath.pi, 11)   # relative loss 1 - 4.9261263.../(2 pi)
+    '0.21598264536'
+    """
+    act = as_activation(activation)
+    if isinstance(M, bool) or not isinstance(M, int) or M < 1:
+        raise InputError("neurons", "M must be an integer >= 1", got=M)
+    kern = dual_kernel(act)
+    with mpmath.workdps(dps + 10):
+        mu0 = _mp(act.hermite_coefficient(0) ** 2, dps + 10)
+        mu1 = _mp(act.hermite_coefficient(1) ** 2, dps + 10)
+        a, m, t = mpmath.mpf(abar), mpmath.mpf(tilt_norm), mpmath.mpf(angle)
+        rho = mpmath.cos(t) ** 2 - (mpmath.sin(t) ** 2 / (M - 1) if M > 1 else 0)
+        lam = kern.mp(1, dps + 10) + (M - 1) * kern.mp(rho, dps + 10)
+        b = a * mu0 + mu1 * m * mpmath.cos(t)
+        const = a * a * mu0 + mu1 * m * m
+        value = const - b * b * M / lam
+    with mpmath.workdps(dps):
+        return TiltedValue(act.name, M, +a, +m, +t, +value, +const, dps)
+
+
+def best_tilt(activation, M: int, abar, tilt_norm, dps: int = 30, grid: int = 400) -> TiltedValue:
+    """The tilt angle t in [0, pi/2] minimising Ltilde* along the family (grid, then golden section at dps)."""
+    ts = np.linspace(0.0, np.pi / 2, grid + 1)
+    vals = [float(tilted_value(activation, M, abar, tilt_norm, t, dps=15).value) for t in ts]
+    i = int(np.argmin(vals))
+    lo, hi = ts[max(i - 1, 0)], ts[min(i + 1, grid)]
+    with mpmath.workdps(dps + 10):
+        lo, hi = mpmath.mpf(lo), mpmath.mpf(hi)
+        g = (mpmath.sqrt(5) - 1) / 2
+        f = lambda t: tilted_value(activation, M, abar, tilt_norm, t, dps + 10).value
+        while hi - lo > mpmath.mpf(10) ** (-(dps // 2 + 2)):
+            x1, x2 = hi - g * (hi - lo), lo + g * (hi - lo)
+            if f(x1) < f(x2):
+                hi = x2
+            else:
+                lo = x1
+        t = (lo + hi) / 2
+    return tilted_value(activation, M, abar, tilt_norm, t, dps)
