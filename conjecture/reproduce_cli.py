@@ -1,5 +1,248 @@
-"""Subcommand registration (placeholder until this layer's commands land)."""
+"""Subcommands for evidence: ``reproduce``, ``store`` (runs, cells, export, check) and ``etf-sweep``.
+
+    twolayer reproduce TARGET [--store PATH] [--max-cells N] [--json]
+    twolayer store runs|cells|export|report|check [--store PATH] ...
+    twolayer etf-sweep [--neurons 2..6] [--dims 3,5] [--activations relu,abs] [--dps 30] [--seed S]
+                       [--store PATH] [--scheduler tcp://host:port | --workers K] [--out DIR] [--quiet]
+
+Exit status: 0 success (reproduce: every number matches), 1 reproduce found a mismatch or a re-run
+failed, 2 bad input (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from theory.errors import InputError
+
+MAX_GRID_CELLS = 10_000
+
+
+# -- argument parsing helpers (whitelists, no eval) ---------------------------------------------------
+def _int_list(text: str, argument: str, *, lo: int, hi: int) -> list[int]:
+    """'2..6', '3,5,8' or '2..4,7' -> sorted unique ints in [lo, hi]."""
+    out: set[int] = set()
+    for part in str(text).split(","):
+        part = part.strip()
+        try:
+            if ".." in part:
+                a, b = part.split("..", 1)
+                first, last = int(a), int(b)
+                if last < first or last - first > MAX_GRID_CELLS:
+                    raise ValueError
+                out.update(range(first, last + 1))
+            else:
+                out.add(int(part))
+        except ValueError:
+            raise InputError(argument, f"expected integers like '2..6' or '3,5,8' in [{lo}, {hi}]", got=text) from None
+    if not out or min(out) < lo or max(out) > hi:
+        raise InputError(argument, f"values must lie in [{lo}, {hi}]", got=text)
+    return sorted(out)
+
+
+def _add_store(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", metavar="PATH", default=None,
+                   help="result store: SQLite file or project directory (default $TWOLAYER_STORE or ./twolayer-results)")
+
+
+# -- reproduce ------------------------------------------------------------------------------------------
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from conjecture.reproduce import Status, reproduce
+
+    def show(cell) -> None:
+        if args.json:
+            return
+        digits = ""
+        tight = cell.tightest
+        if tight is not None and tight.identical:
+            digits = "; every number identical"
+        elif tight is not None:
+            digits = f"; tightest {tight.path}: {tight.digits_agreed:g} digits agree, {tight.digits_required:g} recorded"
+        print(f"cell {cell.cell_id} [{cell.kind}] {json.dumps(cell.params, sort_keys=True)} seed {cell.seed}: "
+              f"{cell.status.value.upper()} ({len(cell.comparisons)} values compared{digits}; "
+              f"{cell.seconds:.2f} s, recorded {cell.recorded_seconds:.2f} s)"
+              + (f"\n    {cell.message}" if cell.message else ""))
+
+    res = reproduce(args.target, store=args.store, max_cells=args.max_cells, on_cell=show)
+    n = len(res.cells)
+    n_match = sum(c.status is Status.MATCH for c in res.cells)
+    git_then = res.recorded_git or {}
+    git_now = res.current.get("git") or {}
+    if args.json:
+        print(json.dumps({
+            "target": res.target, "target_kind": res.target_kind, "store": res.store_path, "status": res.status.value,
+            "recorded_git": git_then, "current_git": git_now,
+            "cells": [{"cell_id": c.cell_id, "kind": c.kind, "status": c.status.value, "message": c.message,
+                       "min_digits_agreed": (None if c.min_digits_agreed is None else
+                                             "identical" if c.min_digits_agreed == float("inf") else c.min_digits_agreed),
+                       "min_digits_required": c.min_digits_required}
+                      for c in res.cells]}, indent=1, sort_keys=True))
+    else:
+        same = git_then.get("commit") == git_now.get("commit")
+        print(f"{res.target_kind} {res.target}: {n_match}/{n} cells reproduce to their recorded precision"
+              f" -> {res.status.value.upper()}")
+        print(f"recorded with git {str(git_then.get('commit'))[:12]} (dirty {git_then.get('dirty')}); "
+              f"re-run with git {str(git_now.get('commit'))[:12]} (dirty {git_now.get('dirty')})"
+              + ("" if same else "  [different commit]"))
+    return 0 if res.status is Status.MATCH else 1
+
+
+# -- store ------------------------------------------------------------------------------------------------
+def _open_store(args):
+    from numerics.store import ResultStore
+
+    return ResultStore(args.store, create=False)
+
+
+def _cmd_store_runs(args: argparse.Namespace) -> int:
+    with _open_store(args) as st:
+        for r in st.runs():
+            print(f"{r.run_id}  {r.status:<11} {r.kind:<20} seed {r.seed:<6} cells {r.n_cells:>5}  computed {r.computed:>5}"
+                  f"  reused {r.reused:>5}  {r.started_at}  {r.scheduler}")
+    return 0
+
+
+def _cmd_store_cells(args: argparse.Namespace) -> int:
+    from numerics.provenance import canonical_json
+
+    with _open_store(args) as st:
+        run_id = st.get_run(args.run).run_id if args.run else None
+        n = 0
+        for c in st.iter_cells(run_id=run_id, kind=args.kind):
+            if args.limit and n >= args.limit:
+                break
+            print(f"{c.cell_id}  {c.kind}  {canonical_json(c.params)}  verdict={c.result.get('verdict')}"
+                  f"  {c.seconds:.3f} s")
+            n += 1
+    return 0
+
+
+def _cmd_store_export(args: argparse.Namespace) -> int:
+    from numerics.provenance import collect_provenance
+
+    out = Path(args.out)
+    if out.is_dir():
+        raise InputError("out", "expected a file name, not a directory", got=args.out)
+    fmt = args.format or ("parquet" if out.suffix == ".parquet" else "json")
+    with _open_store(args) as st:
+        run_id = st.get_run(args.run).run_id if args.run else None
+        prov = collect_provenance()
+        path = (st.export_parquet if fmt == "parquet" else st.export_json)(out, run_id=run_id, kind=args.kind,
+                                                                           provenance=prov)
+        n = len(st.export_rows(run_id=run_id, kind=args.kind))
+    print(f"wrote {n} cells to {path} ({fmt})")
+    return 0
+
+
+def _cmd_store_report(args: argparse.Namespace) -> int:
+    from numerics.reports import write_sweep_reports
+    from numerics.sweep import outcome_from_store
+
+    with _open_store(args) as st:
+        outcome = outcome_from_store(st, args.run)
+        if not outcome.records:
+            raise InputError("run", "this run has no stored cells", got=args.run)
+        title = args.title or f"Sweep {outcome.kind}, run {outcome.run_id}"
+        bundle = write_sweep_reports(outcome, args.out, title=title, x=args.x, y=args.y, value=args.value, store=st)
+    print(f"report {bundle.report_id} ({len(outcome.records)} cells of run {outcome.run_id}): {bundle.paths['html']}")
+    return 0
+
+
+def _cmd_store_check(args: argparse.Namespace) -> int:
+    with _open_store(args) as st:
+        integrity = st.integrity_check()
+        dups = st.duplicate_cell_count()
+        n = st.count_cells()
+        runs = st.runs()
+    print(f"store {st.path}: integrity_check {integrity}; {n} cells, {dups} duplicate ids; {len(runs)} runs "
+          f"({sum(r.status == 'complete' for r in runs)} complete)")
+    return 0 if integrity == "ok" and dups == 0 else 1
+
+
+# -- etf-sweep ------------------------------------------------------------------------------------------------
+def _cmd_etf_sweep(args: argparse.Namespace) -> int:
+    from theory.activations import get_activation
+    from numerics.etf_cell import KIND, MAX_DPS, etf_cell
+    from numerics.reports import write_sweep_reports
+    from numerics.sweep import run_sweep, sweep_kwargs
+
+    neurons = _int_list(args.neurons, "neurons", lo=1, hi=200)
+    dims = _int_list(args.dims, "dims", lo=1, hi=10_000)
+    acts = [get_activation(a).name for a in str(args.activations).split(",")]
+    if not 10 <= args.dps <= MAX_DPS:
+        raise InputError("dps", f"expected an integer from 10 to {MAX_DPS}", got=args.dps)
+    cells = [{"activation": a, "M": M, "d": d, "dps": args.dps} for a in acts for d in dims for M in neurons if M <= d + 1]
+    if not cells:
+        raise InputError("neurons", "no (M, d) pair with M <= d + 1 (the simplex ETF needs it)", got=args.neurons)
+    if len(cells) > MAX_GRID_CELLS:
+        raise InputError("neurons", f"grid too large ({len(cells)} cells > {MAX_GRID_CELLS})")
+    outcome = run_sweep(etf_cell, cells, kind=KIND, **sweep_kwargs(args))
+    agree = sum(r.result.get("verdict") == "agree" for r in outcome.records)
+    print(f"run {outcome.run_id}: {len(outcome.records)} cells ({outcome.computed} computed, {outcome.reused} reused)"
+          f" on {outcome.scheduler} in {outcome.wall_seconds:.2f} s; {agree} agree (closed form vs eigen-solve)")
+    if args.out:
+        bundle = write_sweep_reports(outcome, args.out, title=args.title, x="M", y="d", value="ltilde_star",
+                                     description="Regime (I), abar = 1: q(M) = 1^T K^{-1} 1 at the simplex ETF by "
+                                                 "the closed form and by an eigen-solve of K, and Ltilde* = c_d - c_d^2 q(M).")
+        print(f"report {bundle.report_id}: {bundle.paths['html']}")
+    return 0 if agree == len(outcome.records) else 1
 
 
 def register(subparsers) -> None:
-    """Add this layer's subcommands to the ``twolayer`` parser (none yet)."""
+    """Add ``reproduce``, ``store`` and ``etf-sweep`` to the ``twolayer`` parser."""
+    from numerics.sweep import add_sweep_arguments
+
+    p = subparsers.add_parser("reproduce", help="re-run a recorded cell, run or report and check the numbers match",
+                              description="Re-run stored cells (TARGET: cell id or prefix, run id r..., report id "
+                                          "rep-..., or a report file) and state whether every number matches to its "
+                                          "recorded precision. Exit 0 all match, 1 mismatch, 2 bad input.")
+    p.add_argument("target", help="cell id, run id, report id or report file")
+    _add_store(p)
+    p.add_argument("--max-cells", type=int, default=None, metavar="N", help="re-run only the first N cells")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.set_defaults(handler=_cmd_reproduce)
+
+    s = subparsers.add_parser("store", help="inspect, check and export the result store")
+    ss = s.add_subparsers(dest="store_command", metavar="ACTION", required=True)
+    q = ss.add_parser("runs", help="list runs")
+    _add_store(q)
+    q.set_defaults(handler=_cmd_store_runs)
+    q = ss.add_parser("cells", help="list cells")
+    _add_store(q)
+    q.add_argument("--run", default=None, help="only this run's cells")
+    q.add_argument("--kind", default=None, help="only cells of this kind")
+    q.add_argument("--limit", type=int, default=None, help="at most this many")
+    q.set_defaults(handler=_cmd_store_cells)
+    q = ss.add_parser("export", help="export cells to JSON or Parquet (with provenance and content hash)")
+    _add_store(q)
+    q.add_argument("--out", required=True, metavar="FILE", help="output file (.json or .parquet)")
+    q.add_argument("--format", choices=("json", "parquet"), default=None, help="default: from the file suffix")
+    q.add_argument("--run", default=None, help="only this run's cells")
+    q.add_argument("--kind", default=None, help="only cells of this kind")
+    q.set_defaults(handler=_cmd_store_export)
+    q = ss.add_parser("report", help="write the HTML/Markdown/LaTeX/citation reports of a stored run")
+    _add_store(q)
+    q.add_argument("--run", required=True, help="run id (or unique prefix)")
+    q.add_argument("--out", required=True, metavar="DIR", help="directory for the report files")
+    q.add_argument("--title", default=None, help="report title (default: kind and run id)")
+    q.add_argument("--x", default=None, help="parameter on the x axis (default: first varying numeric one)")
+    q.add_argument("--y", default=None, help="second parameter of the verdict map")
+    q.add_argument("--value", default=None, help="result value to plot (default: first numeric one)")
+    q.set_defaults(handler=_cmd_store_report)
+    q = ss.add_parser("check", help="PRAGMA integrity_check and duplicate count")
+    _add_store(q)
+    q.set_defaults(handler=_cmd_store_check)
+
+    e = subparsers.add_parser("etf-sweep", help="sweep q(M) = 1^T K^-1 1 at the simplex ETF (closed form vs eigen-solve), stored",
+                              description="A cheap evidence sweep over (activation, M, d): closed form vs eigen-solve at "
+                                          "--dps digits; results go to the store, reports to --out.")
+    e.add_argument("--neurons", default="2..6", help="M values, e.g. 2..6 or 2,3,5 (default 2..6)")
+    e.add_argument("--dims", default="3,5", help="d values (default 3,5)")
+    e.add_argument("--activations", default="relu", help="comma-separated activations (default relu)")
+    e.add_argument("--dps", type=int, default=30, help="decimal digits (default 30)")
+    add_sweep_arguments(e)
+    e.add_argument("--out", default=None, metavar="DIR", help="write HTML/Markdown/LaTeX/citation reports here")
+    e.add_argument("--title", default="Simplex ETF: 1^T K^-1 1 and Ltilde*, closed form vs eigen-solve")
+    e.set_defaults(handler=_cmd_etf_sweep)

@@ -1,0 +1,112 @@
+"""Gram-matrix SDP lower bound for signed beta with a fixed sign pattern (rank constraint dropped).
+
+Fix signs s in {+1, -1}^M (k of them negative) and write beta = r u with sum u = 1 (the case sum beta <= 0 gives
+Ltilde >= C, above the ETF value). With U = u u^T and Y = U o G (G the Gram matrix of the frame):
+    U >= 0, Y >= 0 (Schur product of PSD matrices), diag Y = diag U, sum U = 1,
+    s_j s_l U_jl >= 0 and |Y_jl| <= |U_jl| (because |G_jl| <= 1).
+For convex kappa, every tangent l_i(t) = kappa(t_i) + kappa'(t_i)(t - t_i) lies below kappa and the chord
+c(t) through (-1, kappa(-1)), (1, kappa(1)) lies above it, so for each pair j != l
+    u_j u_l kappa(G_jl) >= a_i U_jl + c_i Y_jl  (all tangents i)     when s_j s_l > 0,
+    u_j u_l kappa(G_jl) >= a_c U_jl + c_c Y_jl  (the chord)          when s_j s_l < 0,
+where (a, c) are intercept and slope. Hence
+and the same bounds with the inequalities reversed hold from above (tangent above for s_j s_l < 0, chord below
+for s_j s_l > 0). Z = D_u K(G) D_u is PSD with diag Z = kappa(1) diag U and sum Z = u^T K u, so
+    A_k = min sum Z  over (U, Y, Z) satisfying all of the above
+is <= u^T K(V) u for every frame and every u with the sign pattern, and Ltilde >= C - b^2 / A_k in regime (I)
+when A_k > 0. The relaxation is symmetric under permutations, so one SDP per k = 0..M-1 covers all patterns.
+For k = 0 with the tangent at rho0 = -1/(M-1) it reproduces the Delsarte bound (tight at the ETF).
+
+References: Goemans & Williamson, J. ACM 42 (1995) (elliptope relaxation); MODEL.md sections 3 and 5.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cvxpy as cp
+import numpy as np
+
+from conjecture.kkt import KKTReport, check_kkt
+from theory.activations import Activation
+from theory.kernels import dual_kernel
+
+TANGENT_POINTS = 9
+
+
+@dataclass(frozen=True)
+class SDPBound:
+    """A_k for k negative signs: value (a lower bound on u^T K u / (sum u)^2), the KKT check, solver status."""
+
+    negatives: int
+    value: float
+    kkt: KKTReport
+    applicable: bool
+    note: str
+
+
+def is_convex_on_grid(act: Activation, points: int = 2001) -> bool:
+    """kappa' nondecreasing on a grid of [-1, 1] (a numerical screen: the SDP needs convex kappa)."""
+    t = np.linspace(-1 + 1e-9, 1 - 1e-9, points)
+    d = dual_kernel(act).numpy_prime(t)
+    return bool(np.all(np.diff(d) >= -1e-12 * np.max(np.abs(d))))
+
+
+def sdp_bound(act: Activation, M: int, negatives: int, *, solver: str = "CLARABEL") -> SDPBound:
+    """Solve the sign-pattern SDP for ``negatives`` negative coefficients and check its KKT conditions.
+
+    Examples
+    --------
+    >>> from theory.activations import get_activation
+    >>> relu = get_activation("relu")
+    >>> b0 = sdp_bound(relu, 3, 0)
+    >>> kern = dual_kernel(relu); q = (0.5 + 2 * float(kern.numpy(np.array(-0.5)))) / 3
+    >>> b0.kkt.ok, abs(b0.value - q) < 1e-6   # tight at the ETF for beta >= 0
+    (True, True)
+    """
+    if not is_convex_on_grid(act):
+        return SDPBound(negatives, float("nan"), KKTReport(np.nan, np.nan, np.nan, np.nan, False, "skipped"), False,
+                        "kappa is not convex: tangents/chord are not valid under/over-estimators")
+    kern = dual_kernel(act)
+    k1 = float(kern.at_one)
+    km1 = float(kern.numpy(np.array(-1.0)))
+    rho0 = -1.0 / (M - 1)
+    pts = np.unique(np.concatenate([np.cos(np.pi * np.arange(TANGENT_POINTS) / (TANGENT_POINTS - 1)) * (1 - 1e-9), [rho0 * (1 - 1e-15)]]))
+    slopes = kern.numpy_prime(pts)
+    ok = np.isfinite(slopes)
+    pts, slopes = pts[ok], slopes[ok]
+    inter = kern.numpy(pts) - slopes * pts
+    chord_c = (k1 - km1) / 2
+    chord_a = km1 + chord_c
+    s = np.array([-1.0] * negatives + [1.0] * (M - negatives))
+    same = np.outer(s, s) > 0
+    U = cp.Variable((M, M), symmetric=True)
+    Y = cp.Variable((M, M), symmetric=True)
+    Z = cp.Variable((M, M), symmetric=True)  # Z = D_u K(G) D_u, PSD (Schur product)
+    cons = [U >> 0, Y >> 0, Z >> 0, cp.diag(Y) == cp.diag(U), cp.diag(Z) == k1 * cp.diag(U), cp.sum(U) == 1]
+    Smat = np.outer(s, s)
+    off = ~np.eye(M, dtype=bool)
+    pos = (same & off).astype(float)  # pairs with u_j u_l >= 0
+    neg = (~same).astype(float)       # pairs with u_j u_l <= 0
+    cons += [cp.multiply(off * Smat, U) >= 0, cp.multiply(off, Y - cp.multiply(Smat, U)) <= 0,
+             cp.multiply(off, -Y - cp.multiply(Smat, U)) <= 0]
+    chord = chord_a * U + chord_c * Y
+    for i in range(len(pts)):
+        tang = inter[i] * U + slopes[i] * Y
+        if pos.any():  # tangent below kappa: Z_jl >= u_j u_l l_i(G_jl)
+            cons.append(cp.multiply(pos, Z - tang) >= 0)
+        if neg.any():  # the inequality flips for u_j u_l <= 0
+            cons.append(cp.multiply(neg, tang - Z) >= 0)
+    if pos.any():  # chord above kappa
+        cons.append(cp.multiply(pos, chord - Z) >= 0)
+    if neg.any():
+        cons.append(cp.multiply(neg, Z - chord) >= 0)
+    objective = cp.Minimize(cp.sum(Z))
+    prob = cp.Problem(objective, cons)
+    try:
+        prob.solve(solver=solver)
+    except cp.error.SolverError as err:
+        return SDPBound(negatives, float("nan"), KKTReport(np.inf, np.inf, np.inf, np.nan, False, str(err)), True, "solver error")
+    if prob.status in ("unbounded", "unbounded_inaccurate"):
+        return SDPBound(negatives, -np.inf, KKTReport(0, 0, 0, 0, True, prob.status), True, "relaxation unbounded below: no bound")
+    kkt = check_kkt(prob, scale=1.0)
+    return SDPBound(negatives, float(prob.value) if prob.value is not None else float("nan"), kkt, True, prob.status)

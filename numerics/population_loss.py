@@ -1,0 +1,270 @@
+"""The exact finite-N population loss in float64, blocked and vectorised, with an a-priori rounding bound.
+
+    L_N(theta) = E_x (f_N(x) - g(x))^2
+               = (1/N^2) sum_{i,k} alpha_i alpha_k kappa(rho_ik) - (2/N) sum_{i,j} alpha_i beta_j kappa(rho_ij)
+                 + sum_{j,l} beta_j beta_l kappa(rho_jl),
+    alpha_i = a_i ||w_i||^n, beta_j = b_j ||v_j||^n, rho = <u^, v^>,
+
+from E sigma(<u,x>) sigma(<v,x>) = ||u||^n ||v||^n kappa(<u^, v^>) for a degree-n homogeneous sigma and
+x ~ N(0, I_d).  No sampling.  The target-target term costs N^2 d: it is computed once, in symmetric tiles
+(no N x N array is ever formed), and cached in a ``PreparedTarget``; each further theta costs N M d.
+
+Rounding bound (standard model, u = 2^-53, every |kappa(rho)| <= kappa(1) by Cauchy-Schwarz):
+    |fl(L_N) - L_N| <= E_abs * ( kappa(1) * (gamma_S + (n (d + 4) + 6) u) + e_kappa ),
+    E_abs = ((1/N) sum |alpha_i| + sum |beta_j|)^2,  gamma_S = S u / (1 - S u), S = 2 N + M + 2,
+    e_kappa = Lip(kappa) (2 d + 8) u + 16 u (|p| + |q|)^2 k_n(1)          (n >= 1),
+    e_kappa = (|p| + |q|)^2 / 2 * sqrt((2 d + 8) u) + 16 u (|p| + |q|)^2 / 2   (n = 0, kappa is 1/2-Hoelder).
+Here (2 d + 8) u bounds the error of a computed cosine rho, gamma_S the summation error of a tiled
+dot product, n (d + 4) u the error of the scaling factors, and e_kappa the propagated cosine error
+plus the few ulps of the arccos/sqrt formula.  It is a worst-case bound; observed errors against
+the arb enclosure (numerics.interval_loss) are typically 10^3-10^5 times smaller.
+
+References: MODEL.md sections 1-2; Cho & Saul (2009) for kappa; Higham, "Accuracy and Stability of
+Numerical Algorithms" (2002), section 3.1 for gamma_n.
+
+Examples
+--------
+>>> import numpy as np
+>>> W = np.array([[1.0, 0.0], [0.0, 1.0]])
+>>> res = exact_population_loss([1.0, 1.0], W, [0.5], [[1.0, 0.0]], "relu")
+>>> round(res.value, 12)   # (1/4)(1/2 + 1/2 + 2/(2 pi)) - (1/2)(1/2 + 1/(2 pi)) + 1/8
+0.125
+>>> res.error_bound < 1e-14
+True
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from numerics.kappa import FastKappa
+from numerics.networks import NetworkPair, validate_student, validate_target
+from theory.activations import Activation, get_activation
+
+UNIT_ROUNDOFF = 2.0**-53
+ROW_TILE = 256
+COL_TILE = 2048
+LOSS_FORMULA = "L_N = (1/N^2) a'K_TT a - (2/N) a'K_TS b + b'K_SS b, K = |u|^n |v|^n kappa(<u^,v^>) (MODEL.md s.1-2)"
+
+
+class LossStatus(enum.Enum):
+    """How a LossResult's error_bound is to be read."""
+
+    ROUNDING_BOUND = "a-priori float64 rounding bound"
+    CERTIFIED = "certified enclosure (ball arithmetic)"
+    STATISTICAL = "Monte Carlo standard error (not a bound)"
+
+
+@dataclass(frozen=True)
+class LossResult:
+    """L_N(theta) with its error bound, the three terms, and how it was computed.
+
+    ``terms`` = (target-target, -2 x cross, student-student); ``value`` = their sum.
+    """
+
+    value: float
+    error_bound: float
+    terms: tuple[float, float, float]
+    method: str
+    precision: str
+    status: LossStatus
+    n_target: int
+    n_student: int
+    dim: int
+    activation: str
+    seed: int | None = None
+    source: str = LOSS_FORMULA
+    enclosure: tuple[str, str] | None = field(default=None)
+
+    def as_dict(self) -> dict:
+        """JSON-ready view."""
+        return {"value": self.value, "error_bound": self.error_bound, "terms": list(self.terms),
+                "method": self.method, "precision": self.precision, "status": self.status.name,
+                "n_target": self.n_target, "n_student": self.n_student, "dim": self.dim,
+                "activation": self.activation, "seed": self.seed, "source": self.source,
+                "enclosure": list(self.enclosure) if self.enclosure else None}
+
+
+def scaled_units(weights: np.ndarray, degree: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows / ||row||, ||row||^degree); a zero row gets a zero unit vector (its neuron is sigma(0) = 0)."""
+    norms = np.linalg.norm(weights, axis=1)
+    safe = np.where(norms > 0, norms, 1.0)
+    return weights / safe[:, None], norms**degree
+
+
+def _gamma(k: int) -> float:
+    return k * UNIT_ROUNDOFF / (1 - k * UNIT_ROUNDOFF)
+
+
+def _buffers(rows: int, cols: int) -> tuple[np.ndarray, ...]:
+    """Five flat scratch arrays of one tile (Gram, kappa and three work arrays), reused across tiles.
+
+    Flat so that every (h, w) tile view is C-contiguous: numpy's matmul and matrix-vector products
+    take a slow non-BLAS path when ``out`` or an operand is a strided view.
+    """
+    return tuple(np.empty(rows * cols) for _ in range(5))
+
+
+def default_kappa_threads() -> int:
+    """Threads for the elementwise kernel: $OMP_NUM_THREADS if set (Dask workers set it to 1), else the
+    number of cores, capped at 4."""
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    if env.isdigit() and int(env) >= 1:
+        return min(4, int(env))
+    return min(4, os.cpu_count() or 1)
+
+
+def _kappa_tile(kap: FastKappa, g: np.ndarray, out: np.ndarray, work, pool) -> np.ndarray:
+    """kappa(g) into ``out``; with a thread pool, row slices run concurrently (ufuncs release the GIL)."""
+    if pool is None or g.shape[0] < 2:
+        return kap.evaluate(g, out=out, work=tuple(work))
+    k = pool._max_workers  # noqa: SLF001 - the pool is ours; its size is the number of slices
+    edges = np.linspace(0, g.shape[0], k + 1).astype(int)
+    jobs = [pool.submit(kap.evaluate, g[a:b], out=out[a:b], work=tuple(x[a:b] for x in work))
+            for a, b in zip(edges[:-1], edges[1:]) if b > a]
+    for job in jobs:
+        job.result()
+    return out
+
+
+def _self_rows(r0: int, r1: int, alpha: np.ndarray, units: np.ndarray, kap: FastKappa, bufs, pool) -> list[float]:
+    """Contributions of row block [r0, r1) against columns >= r0 (symmetric tiling)."""
+    n = alpha.size
+    parts: list[float] = []
+    rows = units[r0:r1]
+    h = r1 - r0
+    for c0 in range(r0, n, COL_TILE):
+        c1 = min(c0 + COL_TILE, n)
+        w = c1 - c0
+        g, out, *work = (b[: h * w].reshape(h, w) for b in bufs)
+        np.matmul(rows, units[c0:c1].T, out=g)
+        k = _kappa_tile(kap, g, out, work, pool)
+        if c0 == r0:  # diagonal tile: rho_ii = 1 exactly; the square block counts i<k and k<i once each
+            idx = np.arange(h)
+            k[idx, idx] = kap.at_one
+            parts.append(float(alpha[r0:r1] @ (k[:, :h] @ alpha[r0:r1])))
+            if w > h:
+                parts.append(2.0 * float(alpha[r0:r1] @ (k[:, h:] @ alpha[r1:c1])))
+        else:
+            parts.append(2.0 * float(alpha[r0:r1] @ (k @ alpha[c0:c1])))
+    return parts
+
+
+def target_self_term(alpha: np.ndarray, units: np.ndarray, kap: FastKappa, *, workers: int | None = None) -> float:
+    """(1/N^2) sum_{i,k} alpha_i alpha_k kappa(<w^_i, w^_k>), tiled over the upper triangle.
+
+    Tiles are ROW_TILE x COL_TILE with scratch buffers allocated once.  The Gram tile and the
+    matrix-vector products use BLAS (its own threads); the elementwise kappa, single-threaded in numpy,
+    is split over ``workers`` threads (default ``default_kappa_threads()``) for N >= 2 ROW_TILE.
+    The result does not depend on ``workers`` (same tiles, same summation order).
+    """
+    n = alpha.size
+    rows, cols = min(ROW_TILE, n), min(COL_TILE, n)
+    workers = workers if workers is not None else default_kappa_threads()
+    bufs = _buffers(rows, cols)
+    if workers > 1 and n >= 2 * ROW_TILE:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            parts = [p for r0 in range(0, n, ROW_TILE)
+                     for p in _self_rows(r0, min(r0 + ROW_TILE, n), alpha, units, kap, bufs, pool)]
+    else:
+        parts = [p for r0 in range(0, n, ROW_TILE)
+                 for p in _self_rows(r0, min(r0 + ROW_TILE, n), alpha, units, kap, bufs, None)]
+    return math.fsum(parts) / (n * n)
+
+
+@dataclass(frozen=True)
+class PreparedTarget:
+    """A target network with its N^2 self term cached: each student costs N M d afterwards."""
+
+    alpha: np.ndarray
+    units: np.ndarray
+    kappa: FastKappa
+    activation: Activation
+    self_term: float
+    dim: int
+
+    @property
+    def n(self) -> int:
+        return int(self.alpha.size)
+
+    def cross_kernel(self, student_units: np.ndarray) -> np.ndarray:
+        """kappa(<w^_i, v^_j>), shape (N, M)."""
+        return self.kappa.evaluate(self.units @ student_units.T)
+
+    def empirical_b(self, student_units: np.ndarray) -> np.ndarray:
+        """b_N(v^_j) = (1/N) sum_i alpha_i kappa(<w^_i, v^_j>), the finite-N analogue of b(v^)."""
+        return self.alpha @ self.cross_kernel(student_units) / self.n
+
+    def loss(self, b, V, *, seed: int | None = None) -> LossResult:
+        """L_N(b, V) with the rounding bound of the module docstring."""
+        b_, V_ = validate_student(b, V, self.dim, self.activation)
+        s_units, beta = scaled_units(V_, self.activation.degree)
+        beta = beta * b_
+        cross = float(self.empirical_b(s_units) @ beta)
+        gram = s_units @ s_units.T
+        k_ss = self.kappa.evaluate(gram)
+        np.fill_diagonal(k_ss, self.kappa.at_one)
+        student = float(beta @ k_ss @ beta)
+        terms = (self.self_term, -2.0 * cross, student)
+        value = math.fsum(terms)
+        bound = rounding_bound(self.alpha, beta, self.dim, self.kappa)
+        return LossResult(value=value, error_bound=bound, terms=terms, method="float64-blocked",
+                          precision="float64", status=LossStatus.ROUNDING_BOUND, n_target=self.n,
+                          n_student=int(beta.size), dim=self.dim, activation=self.activation.name, seed=seed)
+
+
+def rounding_bound(alpha: np.ndarray, beta: np.ndarray, dim: int, kap: FastKappa) -> float:
+    """The a-priori float64 bound of the module docstring."""
+    u = UNIT_ROUNDOFF
+    n_t, n_s = alpha.size, beta.size
+    e_abs = (float(np.sum(np.abs(alpha))) / n_t + float(np.sum(np.abs(beta)))) ** 2
+    pq2 = (abs(kap.p) + abs(kap.q)) ** 2
+    k_one = (0.5, 0.5, 1.5, 7.5)[kap.degree]
+    rho_err = (2 * dim + 8) * u
+    if kap.degree == 0:
+        e_kappa = pq2 / 2.0 * math.sqrt(rho_err) + 16 * u * pq2 / 2.0
+    else:
+        e_kappa = kap.lipschitz * rho_err + 16 * u * pq2 * k_one
+    rel = _gamma(2 * n_t + n_s + 2) + (kap.degree * (dim + 4) + 6) * u
+    return e_abs * (kap.at_one * rel + e_kappa)
+
+
+def prepare_target(target_a, target_W, activation: str | Activation = "relu", *,
+                   workers: int | None = None) -> PreparedTarget:
+    """Validate (a, W), compute scaling factors, unit directions and the cached self term."""
+    act = get_activation(activation) if isinstance(activation, str) else activation
+    a_, W_ = validate_target(target_a, target_W, act)
+    units, scale = scaled_units(W_, act.degree)
+    alpha = a_ * scale
+    kap = FastKappa.from_activation(act)
+    self_term = target_self_term(alpha, units, kap, workers=workers)
+    return PreparedTarget(alpha=alpha, units=units, kappa=kap, activation=act, self_term=self_term,
+                          dim=int(W_.shape[1]))
+
+
+def exact_population_loss(target_a, target_W, student_b, student_V, activation: str | Activation = "relu",
+                          *, seed: int | None = None) -> LossResult:
+    """L_N(theta) = E_x (f_N(x) - g(x))^2 in closed form (float64, blocked), with its rounding bound.
+
+    Parameters
+    ----------
+    target_a, target_W : (N,), (N, d) target weights; f_N = (1/N) sum_i a_i sigma(<w_i, x>).
+    student_b, student_V : (M,), (M, d) compressed network; g = sum_j b_j sigma(<v_j, x>).
+    activation : a name accepted by ``theory.activations.get_activation`` or an Activation.
+
+    Returns
+    -------
+    LossResult with ``value`` and ``error_bound`` (a-priori rounding bound, status ROUNDING_BOUND).
+
+    References: MODEL.md sections 1-2.
+    """
+    act = get_activation(activation) if isinstance(activation, str) else activation
+    pair = NetworkPair.from_arrays(target_a, target_W, student_b, student_V, act)
+    prepared = prepare_target(pair.a, pair.W, act)
+    return prepared.loss(pair.b, pair.V, seed=seed)

@@ -1,0 +1,153 @@
+"""The exact finite-N loss: float64 blocked path vs brute force, vs arb enclosure, vs Monte Carlo.
+
+Tolerances:
+* float64 vs arb: |float - arb| <= float rounding bound + arb radius (the statement under test).
+* exact vs Monte Carlo: |MC - exact| < 4 standard errors (two-sided false-alarm rate 6e-5 per instance).
+* kappa (hand-written J_n) vs theory's sympy-derived kernel: 64 u * (|p| + |q|)^2 k_n(1), a few ulps of
+  the arccos/sqrt formula times the kernel's scale.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import mpmath
+from flint import arb, ctx
+
+from numerics.interval_loss import certified_population_loss
+from numerics.kappa import FastKappa
+from numerics.monte_carlo import monte_carlo_population_loss
+from numerics.population_loss import (COL_TILE, ROW_TILE, LossStatus, exact_population_loss, prepare_target,
+                                      target_self_term)
+from theory.activations import get_activation
+from theory.errors import InputError
+from theory.kernels import dual_kernel
+
+ACTIVATIONS = ["relu", "abs", "step", "relu^2", "relu^3", "leaky_relu(0.1)"]
+U = 2.0**-53
+
+
+def _instance(rng, N, d, M, scale=1.0):
+    a = rng.standard_normal(N)
+    W = rng.standard_normal((N, d)) / math.sqrt(d)
+    b = rng.standard_normal(M) * scale / M
+    V = rng.standard_normal((M, d)) / math.sqrt(d)
+    return a, W, b, V
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_fast_kappa_matches_theory_kernel(name):
+    act = get_activation(name)
+    kap = FastKappa.from_activation(act)
+    rho = np.linspace(-1.0, 1.0, 2001)
+    ref = dual_kernel(act).numpy(rho)
+    scale = (abs(kap.p) + abs(kap.q)) ** 2 * (0.5, 0.5, 1.5, 7.5)[act.degree]
+    assert np.max(np.abs(kap.evaluate(rho.copy()) - ref)) <= 64 * U * scale
+    assert kap.at_one == pytest.approx(float(dual_kernel(act).at_one), abs=4 * U * scale)
+    # the 200-bit ball lies within its radius + 1e-38 of theory's 40-digit mpmath value (independent formulas)
+    with ctx.workprec(200):
+        for r in (-0.9, -0.3, 0.0, 0.4, 0.99):
+            ball = kap.evaluate_arb(arb(r))
+            ref_mp = arb(mpmath.nstr(dual_kernel(act).mp(r, dps=45), 42))
+            assert abs(ball - ref_mp).upper() <= arb(10) ** -38 + ball.rad()
+
+
+def test_lipschitz_constant_bounds_the_derivative():
+    for name in ("relu", "abs", "relu^2", "relu^3", "leaky_relu(0.1)"):
+        act = get_activation(name)
+        prime = dual_kernel(act).numpy_prime(np.linspace(-0.999999, 0.999999, 5001))
+        assert np.max(np.abs(prime)) <= FastKappa.from_activation(act).lipschitz
+
+
+def test_blocked_equals_brute_force_across_tiles(rng):
+    """N > ROW_TILE so that off-diagonal tiles, ragged edges and the symmetric weighting are all exercised."""
+    N, d = ROW_TILE * 2 + 37, 5
+    a, W, _, _ = _instance(rng, N, d, 1)
+    act = get_activation("relu")
+    kap = FastKappa.from_activation(act)
+    norms = np.linalg.norm(W, axis=1)
+    units, alpha = W / norms[:, None], a * norms
+    K = kap.evaluate(units @ units.T)
+    np.fill_diagonal(K, kap.at_one)
+    brute = float(alpha @ K @ alpha) / N**2
+    tiled = target_self_term(alpha, units, kap)
+    threaded = target_self_term(alpha, units, kap, workers=2)
+    bound = prepare_target(a, W).loss([0.0], np.ones((1, d))).error_bound
+    assert abs(tiled - brute) <= bound
+    assert abs(threaded - tiled) <= bound
+    assert COL_TILE >= ROW_TILE
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_float64_within_its_bound_of_the_arb_enclosure(rng, name):
+    a, W, b, V = _instance(rng, 120, 7, 4)
+    fl = exact_population_loss(a, W, b, V, name)
+    ball = certified_population_loss(a, W, b, V, name)
+    assert fl.status is LossStatus.ROUNDING_BOUND and ball.status is LossStatus.CERTIFIED
+    assert abs(fl.value - ball.value) <= fl.error_bound + ball.error_bound
+    assert ball.error_bound < 1e-15 * max(1.0, abs(ball.value))  # 128-bit ball: radius far below float64 ulp
+
+
+def test_arb_precision_is_consistent_across_bit_lengths(rng):
+    a, W, b, V = _instance(rng, 40, 6, 3)
+    lo = certified_population_loss(a, W, b, V, "relu", prec_bits=64)
+    hi = certified_population_loss(a, W, b, V, "relu", prec_bits=256)
+    assert abs(lo.value - hi.value) <= lo.error_bound + hi.error_bound
+    assert hi.error_bound <= lo.error_bound
+
+
+@pytest.mark.parametrize("name", ["relu", "abs", "step", "relu^2", "leaky_relu(0.1)"])
+def test_exact_loss_agrees_with_monte_carlo(rng, name):
+    a, W, b, V = _instance(rng, 60, 6, 3, scale=2.0)
+    exact = exact_population_loss(a, W, b, V, name)
+    mc = monte_carlo_population_loss(a, W, b, V, name, n_samples=60000, seed=int(rng.integers(2**31)))
+    assert mc.status is LossStatus.STATISTICAL
+    assert abs(mc.value - exact.value) < 4 * mc.error_bound
+
+
+def test_closed_form_small_cases():
+    # one target neuron equal to the student neuron: L = (a ||w|| - b ||v||)^2 kappa(1)
+    r = exact_population_loss([2.0], [[3.0, 4.0]], [1.0], [[0.6, 0.8]], "relu")
+    assert r.value == pytest.approx((2 * 5 - 1) ** 2 * 0.5, abs=r.error_bound)
+    # orthogonal neurons: E relu(x1) relu(x2) = 1/(2 pi)
+    r = exact_population_loss([1.0], [[1.0, 0.0]], [-1.0], [[0.0, 1.0]], "relu")
+    assert r.value == pytest.approx(0.5 + 0.5 + 2 / (2 * math.pi), abs=r.error_bound)  # b = -1: cross term +
+
+
+def test_prepared_target_caches_the_self_term(rng):
+    a, W, b, V = _instance(rng, 300, 8, 3)
+    prepared = prepare_target(a, W, "relu")
+    for _ in range(3):
+        b2 = rng.standard_normal(3)
+        direct = exact_population_loss(a, W, b2, V, "relu")
+        cached = prepared.loss(b2, V)
+        assert abs(direct.value - cached.value) <= direct.error_bound
+        assert cached.terms[0] == prepared.self_term
+
+
+def test_zero_rows_contribute_nothing_for_positive_degree(rng):
+    a, W, b, V = _instance(rng, 20, 4, 2)
+    W0 = np.vstack([W, np.zeros((1, 4))])
+    r0 = exact_population_loss(a, W, b, V, "relu")
+    # adding a zero neuron with weight a changes only the 1/N normalisation: scale a by (N+1)/N to compensate
+    r1 = exact_population_loss(np.append(a, 5.0) * 21 / 20, W0, b, V, "relu")
+    assert abs(r0.value - r1.value) <= 2 * (r0.error_bound + r1.error_bound)
+    with pytest.raises(InputError, match="degree-0"):
+        exact_population_loss(np.append(a, 1.0), W0, b, V, "step")
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(a=[1.0, np.nan]), "NaN or inf"),
+    (dict(W=[[np.inf, 0.0], [0.0, 1.0]]), "NaN or inf"),
+    (dict(V=[[1.0, 0.0, 0.0]]), "dimension mismatch"),
+    (dict(a=[], W=np.zeros((0, 2))), "at least one neuron"),
+    (dict(b=[1.0, 2.0]), "expected 2 rows"),
+])
+def test_bad_inputs_raise_input_error(bad, match):
+    args = dict(a=[1.0, 1.0], W=[[1.0, 0.0], [0.0, 1.0]], b=[0.5], V=[[1.0, 0.0]])
+    args.update(bad)
+    for fn in (exact_population_loss, certified_population_loss):
+        with pytest.raises(InputError, match=match):
+            fn(args["a"], args["W"], args["b"], args["V"], "relu")
