@@ -62,6 +62,7 @@ def register(subparsers) -> None:
     p.add_argument("--max-iter", type=int, default=300, help="L-BFGS iterations per start")
     p.add_argument("--no-sdp", action="store_true", help="skip the signed-beta SDP bounds")
     p.add_argument("--solver", default="CLARABEL", help="cvxpy solver for the QP/LP/SDP: CLARABEL or SCS")
+    p.add_argument("--store", default=None, metavar="PATH", help="result store: SQLite file or project directory (default OUT)")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address tcp://host:port (passed to run_sweep)")
     p.add_argument("--workers", type=int, default=None, help="local worker processes (0: in-process)")
     p.add_argument("--study", default=None, help="extra study: polygons (regime I, d = 2) or tilt (regime II threshold)")
@@ -150,22 +151,14 @@ def run(args) -> int:
     out = Path(args.out)
     from conjecture.cells import KIND, evaluate_cell
     from conjecture.report import write_reports
+    from numerics.reports import write_sweep_reports
+    from numerics.sweep import run_sweep
 
-    provenance, how = None, "in-process (numerics.sweep not available)"
-    try:
-        from numerics.sweep import run_sweep
-    except ImportError:
-        run_sweep = None
-    if run_sweep is not None:
-        outcome = run_sweep(evaluate_cell, cells, kind=KIND, store=out, seed=args.seed, scheduler=args.scheduler,
-                            n_workers=args.workers, quiet=args.quiet, argv=["twolayer", "conjecture", *sys.argv[2:]])
-        results = [r.result for r in outcome.records]
-        provenance = outcome.provenance
-        how = f"numerics.sweep.run_sweep ({outcome.scheduler}; computed {outcome.computed}, reused {outcome.reused}; store {outcome.store_path})"
-    else:
-        import numpy as np
-
-        results = [evaluate_cell(c, int(np.random.SeedSequence([args.seed, i]).generate_state(1)[0])) for i, c in enumerate(cells)]
+    outcome = run_sweep(evaluate_cell, cells, kind=KIND, store=args.store or out, seed=args.seed, scheduler=args.scheduler,
+                        n_workers=args.workers, quiet=args.quiet, argv=["twolayer", "conjecture", *sys.argv[2:]])
+    results = [r.result for r in outcome.records]
+    provenance = outcome.provenance
+    how = f"numerics.sweep.run_sweep ({outcome.scheduler}; computed {outcome.computed}, reused {outcome.reused}; store {outcome.store_path})"
     studies = {}
     if args.study is not None:
         key = args.study.strip().lower()
@@ -185,6 +178,9 @@ def run(args) -> int:
             "sweep seed": args.seed, "cell seeds": "numerics.sweep.cell_seed(sweep seed, params) (recorded per cell in the JSON)",
             "run": how, "wall seconds": round(time.perf_counter() - t0, 1)}
     paths = write_reports(results, out, title=title, meta=meta, provenance=provenance, studies=studies or None)
+    bundle = write_sweep_reports(outcome, out, title=title, x="M", y="d", value="best_signed",
+                                 description="Signed-beta verdict per cell; conjecture.md has both verdicts and the evidence.")
+    paths = {**paths, **{f"evidence_{k}": str(v) for k, v in bundle.paths.items()}}
     print(f"{title}: {len(results)} cells, starts/cell {args.starts}, seed {args.seed}; {how}")
     print(f"{'M':>3} {'d':>3}  {'beta>=0':<14} {'signed':<14} {'F_ETF (closed form)':>22} {'best found':>22} "
           f"{'etf':>5} {'polish':>6}  seconds")

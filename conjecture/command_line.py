@@ -48,6 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as err:
         print(f"twolayer {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except UnicodeDecodeError as err:
+        print(f"twolayer {args.command}: error: an input file is not UTF-8 text ({err.reason})", file=sys.stderr)
+        return 2
     except (OSError, ValueError) as err:
         if isinstance(err, (FileNotFoundError, PermissionError, IsADirectoryError)):
             print(f"twolayer {args.command}: error: cannot read {err.filename!r}: {err.strerror}", file=sys.stderr)

@@ -102,7 +102,8 @@ def _verify_handler(args) -> int:
 
     profile = get_profile(args.profile)
     workers = None if args.workers is None else _positive_int(args.workers, "workers", 0)
-    outcome = run_verify(profile, args.out, seed=args.seed, n_workers=workers, quiet=args.quiet)
+    outcome = run_verify(profile, args.out, seed=args.seed, n_workers=workers, quiet=args.quiet,
+                         scheduler=args.scheduler, store=args.store)
     for line in outcome.lines():
         print(line)
     print(f"wrote {outcome.paths['markdown']}, {outcome.paths['json']} and "
@@ -139,4 +140,8 @@ def register(subparsers) -> None:
     v.add_argument("--seed", type=int, default=20220517, help="sweep seed (default 20220517)")
     v.add_argument("--workers", default=None, help="0 = serial; k = k local Dask workers (default: auto)")
     v.add_argument("--quiet", action="store_true", help="no progress bars")
+    v.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="send the cells to this existing Dask cluster (default: a local one)")
+    v.add_argument("--store", default=None, metavar="PATH",
+                   help="result store: SQLite file or project directory (default OUT/store)")
     v.set_defaults(handler=_verify_handler)

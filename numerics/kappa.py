@@ -136,6 +136,62 @@ class FastKappa:
         out *= self.plus
         return out
 
+    @property
+    def has_fast_path(self) -> bool:
+        """True when kappa = plus * J_n(rho) (q p = 0, kappa not identically 0): ``evaluate_negated`` applies."""
+        return self.minus == 0.0 and self.plus > 0.0
+
+    @property
+    def j_at_one(self) -> float:
+        """J_n(1) = 2 pi k_n(1) = pi (1, 1, 3, 15)[n], the unscaled diagonal value (rho_ii = 1)."""
+        return math.pi * (1.0, 1.0, 3.0, 15.0)[self.degree]
+
+    def evaluate_negated(self, x: np.ndarray, s: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """J_n(rho) from x = -rho, in place in ``x`` (also returned); kappa(rho) = ``plus`` * J_n(rho).
+
+        Only for ``has_fast_path``.  ``s``, ``t`` are scratch arrays of x's shape.  Taking the negated
+        cosine makes t = pi - arccos(rho) = arccos(x) one ufunc call, and leaving the factor ``plus``
+        to the caller (it multiplies a sum once) saves another: 7 passes over memory for relu instead
+        of 10.  Accuracy: arccos(x) is one correctly-rounded-to-a-few-ulp call instead of an arccos
+        followed by a subtraction, so every element carries no more rounding than ``evaluate``.
+        """
+        np.clip(x, -1.0, 1.0, out=x)
+        n = self.degree
+        np.arccos(x, out=t)  # t = pi - theta
+        if n == 0:
+            np.copyto(x, t)
+            return x
+        np.multiply(x, x, out=s)  # rho^2
+        if n == 1:  # J_1 = s + t rho = sin - t x
+            np.subtract(1.0, s, out=s)
+            np.sqrt(s, out=s)
+            np.multiply(t, x, out=t)
+            np.subtract(s, t, out=x)
+            return x
+        if n == 2:  # J_2 = 3 sin rho + t (1 + 2 rho^2) = t (1 + 2 x^2) - 3 sin x
+            np.multiply(s, 2.0, out=s)
+            s += 1.0
+            t *= s  # t (1 + 2 x^2); s is free again after the next line
+            np.multiply(x, x, out=s)
+            np.subtract(1.0, s, out=s)
+            np.sqrt(s, out=s)
+            s *= x
+            s *= 3.0
+            np.subtract(t, s, out=x)
+            return x
+        # n == 3: J_3 = sin (4 + 11 rho^2) + t (9 rho + 6 rho^3) = sin (4 + 11 x^2) - t x (9 + 6 x^2)
+        t *= x
+        np.multiply(s, 6.0, out=x)  # x is no longer needed as such: keep rho^2 in s
+        x += 9.0
+        t *= x  # t x (9 + 6 x^2)
+        np.multiply(s, 11.0, out=x)
+        x += 4.0
+        np.subtract(1.0, s, out=s)
+        np.sqrt(s, out=s)
+        x *= s
+        x -= t
+        return x
+
     def evaluate_arb(self, rho: arb) -> arb:
         """kappa(rho) as an arb ball; rho is first intersected with [-1, 1] (its true value lies there)."""
         r = rho.intersection(arb(0, 1))

@@ -10,14 +10,20 @@ x ~ N(0, I_d).  No sampling.  The target-target term costs N^2 d: it is computed
 (no N x N array is ever formed), and cached in a ``PreparedTarget``; each further theta costs N M d.
 
 Rounding bound (standard model, u = 2^-53, every |kappa(rho)| <= kappa(1) by Cauchy-Schwarz):
-    |fl(L_N) - L_N| <= E_abs * ( kappa(1) * (gamma_S + (n (d + 4) + 6) u) + e_kappa ),
+    |fl(L_N) - L_N| <= E_abs * ( kappa(1) * (gamma_S + (n (d + 4) + 7) u) + e_kappa ),
     E_abs = ((1/N) sum |alpha_i| + sum |beta_j|)^2,  gamma_S = S u / (1 - S u), S = 2 N + M + 2,
     e_kappa = Lip(kappa) (2 d + 8) u + 16 u (|p| + |q|)^2 k_n(1)          (n >= 1),
     e_kappa = (|p| + |q|)^2 / 2 * sqrt((2 d + 8) u) + 16 u (|p| + |q|)^2 / 2   (n = 0, kappa is 1/2-Hoelder).
 Here (2 d + 8) u bounds the error of a computed cosine rho, gamma_S the summation error of a tiled
 dot product, n (d + 4) u the error of the scaling factors, and e_kappa the propagated cosine error
-plus the few ulps of the arccos/sqrt formula.  It is a worst-case bound; observed errors against
-the arb enclosure (numerics.interval_loss) are typically 10^3-10^5 times smaller.
+plus the few ulps of the arccos/sqrt formula.  The tiled fast path (p q = 0: relu, relu^n, step)
+evaluates J_n(rho) = kappa(rho) / plus from x = fl(-rho) = -fl(rho) (negation is exact and BLAS rounds
+symmetrically), with pi - arccos(rho) = arccos(x) in one call (one ulp-level error instead of an arccos
+and a subtraction) and no per-element factor plus; plus multiplies the summed tiles once: one more
+relative rounding of the self term (|self term| <= E_abs kappa(1)), counted by the 7th u of the relative
+term.  Every element carries no more roundings than in ``FastKappa.evaluate``, so the bound holds for
+both paths.  It is a worst-case bound; observed errors against the arb enclosure (numerics.interval_loss)
+are typically 10^3-10^5 times smaller.
 
 References: MODEL.md sections 1-2; Cho & Saul (2009) for kappa; Higham, "Accuracy and Stability of
 Numerical Algorithms" (2002), section 3.1 for gamma_n.
@@ -40,6 +46,7 @@ import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -50,6 +57,7 @@ from theory.activations import Activation, get_activation
 UNIT_ROUNDOFF = 2.0**-53
 ROW_TILE = 256
 COL_TILE = 2048
+CHUNK = 16384  # elements per elementwise pass: 3 live float64 arrays = 384 KiB, inside a 2 MiB L2
 LOSS_FORMULA = "L_N = (1/N^2) a'K_TT a - (2/N) a'K_TS b + b'K_SS b, K = |u|^n |v|^n kappa(<u^,v^>) (MODEL.md s.1-2)"
 
 
@@ -120,34 +128,57 @@ def default_kappa_threads() -> int:
     return min(4, os.cpu_count() or 1)
 
 
-def _kappa_tile(kap: FastKappa, g: np.ndarray, out: np.ndarray, work, pool) -> np.ndarray:
-    """kappa(g) into ``out``; with a thread pool, row slices run concurrently (ufuncs release the GIL)."""
-    if pool is None or g.shape[0] < 2:
-        return kap.evaluate(g, out=out, work=tuple(work))
-    k = pool._max_workers  # noqa: SLF001 - the pool is ours; its size is the number of slices
+def _fast_rows(kap: FastKappa, x: np.ndarray, scratch: tuple[np.ndarray, np.ndarray]) -> None:
+    """J_n in place on the rows of x = -rho, CHUNK elements at a time so that the 3 live arrays stay in L2."""
+    h, w = x.shape
+    step = max(1, CHUNK // w)
+    s_flat, t_flat = scratch
+    for a in range(0, h, step):
+        b = min(a + step, h)
+        m = (b - a) * w
+        kap.evaluate_negated(x[a:b], s_flat[:m].reshape(b - a, w), t_flat[:m].reshape(b - a, w))
+
+
+def _kappa_tile(kap: FastKappa, g: np.ndarray, out: np.ndarray, work, pool, scratch) -> np.ndarray:
+    """Fast path (``kap.has_fast_path``): g holds -rho, J_n(rho) replaces it in place (kappa = plus J_n).
+    Otherwise g holds rho and kappa(g) goes into ``out``.  With a pool, row slices run concurrently
+    (ufuncs release the GIL); ``scratch`` holds one pair of chunk buffers per slice."""
+    k = pool._max_workers if pool is not None and g.shape[0] >= 2 else 1  # noqa: SLF001 - our pool
     edges = np.linspace(0, g.shape[0], k + 1).astype(int)
-    jobs = [pool.submit(kap.evaluate, g[a:b], out=out[a:b], work=tuple(x[a:b] for x in work))
-            for a, b in zip(edges[:-1], edges[1:]) if b > a]
-    for job in jobs:
-        job.result()
-    return out
+    slices = [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+    if kap.has_fast_path:
+        jobs = [partial(_fast_rows, kap, g[a:b], scratch[i]) for i, (a, b) in enumerate(slices)]
+        res = g
+    else:
+        jobs = [partial(kap.evaluate, g[a:b], out=out[a:b], work=tuple(x[a:b] for x in work)) for a, b in slices]
+        res = out
+    if k == 1:
+        for job in jobs:
+            job()
+    else:
+        for fut in [pool.submit(job) for job in jobs]:
+            fut.result()
+    return res
 
 
-def _self_rows(r0: int, r1: int, alpha: np.ndarray, units: np.ndarray, kap: FastKappa, bufs, pool) -> list[float]:
-    """Contributions of row block [r0, r1) against columns >= r0 (symmetric tiling)."""
+def _self_rows(r0: int, r1: int, alpha: np.ndarray, units: np.ndarray, lhs: np.ndarray, kap: FastKappa, bufs,
+               pool, scratch) -> list[float]:
+    """Contributions of row block [r0, r1) against columns >= r0 (symmetric tiling), in units of ``plus``
+    on the fast path (``lhs`` = -units there, else units)."""
     n = alpha.size
     parts: list[float] = []
-    rows = units[r0:r1]
+    rows = lhs[r0:r1]
     h = r1 - r0
+    diag = kap.j_at_one if kap.has_fast_path else kap.at_one
     for c0 in range(r0, n, COL_TILE):
         c1 = min(c0 + COL_TILE, n)
         w = c1 - c0
         g, out, *work = (b[: h * w].reshape(h, w) for b in bufs)
         np.matmul(rows, units[c0:c1].T, out=g)
-        k = _kappa_tile(kap, g, out, work, pool)
+        k = _kappa_tile(kap, g, out, work, pool, scratch)
         if c0 == r0:  # diagonal tile: rho_ii = 1 exactly; the square block counts i<k and k<i once each
             idx = np.arange(h)
-            k[idx, idx] = kap.at_one
+            k[idx, idx] = diag
             parts.append(float(alpha[r0:r1] @ (k[:, :h] @ alpha[r0:r1])))
             if w > h:
                 parts.append(2.0 * float(alpha[r0:r1] @ (k[:, h:] @ alpha[r1:c1])))
@@ -161,21 +192,32 @@ def target_self_term(alpha: np.ndarray, units: np.ndarray, kap: FastKappa, *, wo
 
     Tiles are ROW_TILE x COL_TILE with scratch buffers allocated once.  The Gram tile and the
     matrix-vector products use BLAS (its own threads); the elementwise kappa, single-threaded in numpy,
-    is split over ``workers`` threads (default ``default_kappa_threads()``) for N >= 2 ROW_TILE.
-    The result does not depend on ``workers`` (same tiles, same summation order).
+    is split over ``workers`` threads (default ``default_kappa_threads()``) for N >= 2 ROW_TILE and
+    evaluated CHUNK elements at a time (cache-resident).  When kappa = plus J_n (p q = 0: relu, relu^n,
+    step) the Gram tile is formed from the negated units, so -rho arrives ready for arccos(-rho) =
+    pi - arccos(rho), J_n is evaluated in place in the Gram buffer, and ``plus`` multiplies the final sum
+    once (``FastKappa.evaluate_negated``).  The result does not depend on ``workers`` (same tiles, same
+    summation order).
     """
     n = alpha.size
     rows, cols = min(ROW_TILE, n), min(COL_TILE, n)
     workers = workers if workers is not None else default_kappa_threads()
     bufs = _buffers(rows, cols)
-    if workers > 1 and n >= 2 * ROW_TILE:
+    fast = kap.has_fast_path
+    lhs = np.negative(units) if fast else units
+    threaded = workers > 1 and n >= 2 * ROW_TILE
+    scratch = [(np.empty(max(CHUNK, cols)), np.empty(max(CHUNK, cols))) for _ in range(workers if threaded else 1)]
+    if threaded:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             parts = [p for r0 in range(0, n, ROW_TILE)
-                     for p in _self_rows(r0, min(r0 + ROW_TILE, n), alpha, units, kap, bufs, pool)]
+                     for p in _self_rows(r0, min(r0 + ROW_TILE, n), alpha, units, lhs, kap, bufs, pool, scratch)]
     else:
         parts = [p for r0 in range(0, n, ROW_TILE)
-                 for p in _self_rows(r0, min(r0 + ROW_TILE, n), alpha, units, kap, bufs, None)]
-    return math.fsum(parts) / (n * n)
+                 for p in _self_rows(r0, min(r0 + ROW_TILE, n), alpha, units, lhs, kap, bufs, None, scratch)]
+    total = math.fsum(parts)
+    if fast:
+        total *= kap.plus
+    return total / (n * n)
 
 
 @dataclass(frozen=True)
@@ -231,7 +273,7 @@ def rounding_bound(alpha: np.ndarray, beta: np.ndarray, dim: int, kap: FastKappa
         e_kappa = pq2 / 2.0 * math.sqrt(rho_err) + 16 * u * pq2 / 2.0
     else:
         e_kappa = kap.lipschitz * rho_err + 16 * u * pq2 * k_one
-    rel = _gamma(2 * n_t + n_s + 2) + (kap.degree * (dim + 4) + 6) * u
+    rel = _gamma(2 * n_t + n_s + 2) + (kap.degree * (dim + 4) + 7) * u  # +1: plus times the tiled sum
     return e_abs * (kap.at_one * rel + e_kappa)
 
 

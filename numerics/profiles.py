@@ -92,17 +92,18 @@ PROFILES: dict[str, Profile] = {
         consistency={"activations": _CONS_ACTS, "d": 8, "N": 100, "M": 3, "mc_samples": 100000},
         expected_runtime="5-10 min on 2 cores"),
     "full": Profile(
-        name="full", description="the issue's grid: N = 10^2..10^4, d = 4..256, 400 draws a cell (minimum: d <= 32, "
-                                 "where the multi-start search converges in minutes)",
+        name="full", description="the issue's grid: N = 10^2..10^4 x d = 4..256, 300 draws a cell (minimum: d <= 32, "
+                                 "20 draws x 2 starts); about 15-20 min on 2 cores",
         moments={"law": "gaussian", "activation": "relu", "d": [4, 8, 16, 32, 64, 128, 256],
-                 "N": [100, 316, 1000, 3162, 10000], "M": 3, "draws": 400},
+                 "N": [100, 316, 1000, 3162, 10000], "M": 3, "draws": 300},
         minimum={"law": "gaussian", "activation": "relu", "d": [4, 8, 16, 32], "N": [100, 316, 1000, 3162, 10000],
-                 "M": 3, "draws": 12, "starts": 2},
+                 "M": 3, "draws": 20, "starts": 2},
         dimension={"activation": "relu", "M": 3, "d": _DIM_GRID, "dps": 50},
         precision={**_PREC, "N": [100, 300, 1000]},
-        consistency={"activations": _CONS_ACTS, "d": 16, "N": 300, "M": 5, "mc_samples": 400000},
-        expected_runtime="estimated 40-90 min on 2 idle cores (from per-cell timings: a moments draw at N = 10^4 "
-                         "takes ~0.8 s idle, a minimum start at N = 10^4, d = 32 ~20 s); see docs/numerics.md"),
+        consistency={"activations": _CONS_ACTS, "d": 16, "N": 300, "M": 5, "mc_samples": 200000},
+        expected_runtime="about 15-20 min on 2 cores (cost model from single-worker cell timings: a moments draw at "
+                         "N = 10^4 takes 0.35 s at d = 4 and 0.9 s at d = 256, a minimum draw (2 starts) 0.6-2.4 s; "
+                         "measured runtime in docs/numerics.md)"),
 }
 
 

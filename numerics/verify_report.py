@@ -28,6 +28,7 @@ from numerics.plots import loglog_png
 from numerics.profiles import Profile, get_profile
 from numerics.provenance import collect_provenance, content_hash, to_jsonable
 from numerics.rate_checks import Check, all_checks
+from numerics.reports import write_sweep_reports
 from numerics.sweep import run_sweep
 from theory.errors import InputError
 
@@ -80,8 +81,14 @@ class VerifyOutcome:
 
 
 def run_verify(profile: str | Profile, out_dir, *, seed: int = 20220517, n_workers: int | None = None,
-               quiet: bool = False, kinds: tuple[str, ...] | None = None) -> VerifyOutcome:
-    """Run every cell of ``profile`` (reusing finished cells in out_dir/store) and write the report files."""
+               quiet: bool = False, kinds: tuple[str, ...] | None = None, scheduler: str | None = None,
+               store=None) -> VerifyOutcome:
+    """Run every cell of ``profile`` (reusing finished cells in the store, default out_dir/store) and write the reports.
+
+    ``scheduler`` ('tcp://host:port') sends every cell to that Dask cluster instead of a local one.
+    Besides verify.md/json and the plots, the four evidence forms (report.html/md/tex, CITATION.txt)
+    go to out_dir/evidence.
+    """
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     out = Path(out_dir)
     try:
@@ -94,13 +101,20 @@ def run_verify(profile: str | Profile, out_dir, *, seed: int = 20220517, n_worke
     cell_ids: dict[str, list[str]] = {}
     sweep_info = []
     todo = [(k, c) for k, c in prof.cells().items() if kinds is None or k in kinds]
-    cluster = _shared_cluster(n_workers, [k for k, _ in todo])
+    cluster = None if scheduler else _shared_cluster(n_workers, [k for k, _ in todo])
+    store_path = out / "store" if store is None else store
+    records = []
     try:
         for kind, cells in todo:
             heavy = kind in HEAVY_KINDS and cluster is not None
-            outcome = run_sweep(CELL_FUNCTIONS[kind], cells, kind=kind, store=out / "store", seed=seed,
-                                scheduler=cluster.scheduler_address if heavy else None,
-                                n_workers=n_workers if n_workers is not None or heavy else 0, quiet=quiet)
+            if scheduler:
+                where = {"scheduler": scheduler, "n_workers": None}
+            else:
+                where = {"scheduler": cluster.scheduler_address if heavy else None,
+                         "n_workers": n_workers if n_workers is not None or heavy else 0}
+            outcome = run_sweep(CELL_FUNCTIONS[kind], cells, kind=kind, store=store_path, seed=seed, quiet=quiet,
+                                argv=["twolayer", "verify", "--profile", prof.name], **where)
+            records.extend(outcome.records)
             by_kind[kind] = [r.result for r in outcome.records]
             cell_seconds[kind] = float(sum(r.seconds for r in outcome.records))
             cell_ids[kind] = [r.cell_id for r in outcome.records]
@@ -114,6 +128,10 @@ def run_verify(profile: str | Profile, out_dir, *, seed: int = 20220517, n_worke
     provenance = collect_provenance(seeds=[seed])
     wall = time.perf_counter() - start
     paths = _write(out, prof, checks, provenance, sweep_info, cell_ids, wall)
+    bundle = write_sweep_reports(records, out / "evidence", title=f"twolayer verify --profile {prof.name}",
+                                 description="Cells of the finite-N and 1/d rate checks; verdicts are in verify.md.",
+                                 store=store_path, provenance=provenance, notes=[c.line() for c in checks])
+    paths = {**paths, **{f"evidence_{k}": v for k, v in bundle.paths.items()}}
     return VerifyOutcome(prof.name, checks, paths, wall, provenance, cell_seconds)
 
 

@@ -54,6 +54,23 @@ def test_fast_kappa_matches_theory_kernel(name):
             assert abs(ball - ref_mp).upper() <= arb(10) ** -38 + ball.rad()
 
 
+@pytest.mark.parametrize("name", ["relu", "step", "relu^2", "relu^3"])
+def test_negated_fast_path_matches_theory_kernel(name):
+    """plus * J_n(rho) from x = -rho (the tiled path's in-place kernel) against the sympy-derived kernel,
+    with the same few-ulp tolerance as ``evaluate``; cosines just outside [-1, 1] (rounding) are clipped."""
+    act = get_activation(name)
+    kap = FastKappa.from_activation(act)
+    assert kap.has_fast_path
+    rho = np.concatenate([np.linspace(-1.0, 1.0, 2001).reshape(3, 667), [[1 + 4 * U, -1 - 4 * U] * 333 + [0.5]]])
+    x = -rho
+    got = kap.plus * kap.evaluate_negated(x, np.empty_like(x), np.empty_like(x))
+    ref = dual_kernel(act).numpy(np.clip(rho, -1.0, 1.0))
+    scale = (abs(kap.p) + abs(kap.q)) ** 2 * (0.5, 0.5, 1.5, 7.5)[act.degree]
+    assert np.max(np.abs(got - ref)) <= 64 * U * scale
+    assert kap.plus * kap.j_at_one == pytest.approx(kap.at_one, rel=4 * U)
+    assert not FastKappa.from_activation(get_activation("abs")).has_fast_path  # p q != 0: the general path
+
+
 def test_lipschitz_constant_bounds_the_derivative():
     for name in ("relu", "abs", "relu^2", "relu^3", "leaky_relu(0.1)"):
         act = get_activation(name)
@@ -61,11 +78,12 @@ def test_lipschitz_constant_bounds_the_derivative():
         assert np.max(np.abs(prime)) <= FastKappa.from_activation(act).lipschitz
 
 
-def test_blocked_equals_brute_force_across_tiles(rng):
+@pytest.mark.parametrize("name", ["relu", "relu^3", "abs"])  # the negated fast path (p q = 0) and the general one
+def test_blocked_equals_brute_force_across_tiles(rng, name):
     """N > ROW_TILE so that off-diagonal tiles, ragged edges and the symmetric weighting are all exercised."""
     N, d = ROW_TILE * 2 + 37, 5
     a, W, _, _ = _instance(rng, N, d, 1)
-    act = get_activation("relu")
+    act = get_activation(name)
     kap = FastKappa.from_activation(act)
     norms = np.linalg.norm(W, axis=1)
     units, alpha = W / norms[:, None], a * norms
@@ -74,7 +92,7 @@ def test_blocked_equals_brute_force_across_tiles(rng):
     brute = float(alpha @ K @ alpha) / N**2
     tiled = target_self_term(alpha, units, kap)
     threaded = target_self_term(alpha, units, kap, workers=2)
-    bound = prepare_target(a, W).loss([0.0], np.ones((1, d))).error_bound
+    bound = prepare_target(a, W, act).loss([0.0], np.ones((1, d))).error_bound
     assert abs(tiled - brute) <= bound
     assert abs(threaded - tiled) <= bound
     assert COL_TILE >= ROW_TILE

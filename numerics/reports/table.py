@@ -13,6 +13,8 @@ Examples
 
 from __future__ import annotations
 
+import json
+
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -66,6 +68,11 @@ def cell_values(record: CellRecord) -> dict:
             and (v is None or isinstance(v, (str, int, float, bool)))}
 
 
+def _scalar(value: Any) -> Any:
+    """Lists and dicts (e.g. a grid of N values) as canonical JSON text, so every table cell is hashable."""
+    return json.dumps(value, sort_keys=True) if isinstance(value, (list, tuple, dict)) else value
+
+
 def sweep_table(records: Sequence[CellRecord]) -> SweepTable:
     """Flatten records: params and the cell values (``cell_values``) become columns; 'verdict' and
     'seconds' are kept."""
@@ -75,8 +82,9 @@ def sweep_table(records: Sequence[CellRecord]) -> SweepTable:
     value_keys = _ordered_union(per_cell)
     rows = []
     for r, values in zip(recs, per_cell):
-        row = {"cell_id": r.cell_id, **{k: r.params.get(k) for k in param_keys},
-               "verdict": r.result.get("verdict"), **{k: values.get(k) for k in value_keys}, "seconds": r.seconds}
+        row = {"cell_id": r.cell_id, **{k: _scalar(r.params.get(k)) for k in param_keys},
+               "verdict": r.result.get("verdict"), **{k: _scalar(values.get(k)) for k in value_keys},
+               "seconds": r.seconds}
         rows.append(row)
     counts = Counter(str(r.result.get("verdict")) for r in recs)
     return SweepTable(tuple(rows), param_keys, value_keys, dict(sorted(counts.items())))
