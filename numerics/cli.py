@@ -135,7 +135,7 @@ def register(subparsers) -> None:
                               description="Run the rate checks of a named profile (smoke, quick, full) and write "
                                           "verify.md, verify.json and log-log plots into --out.")
     v.add_argument("--profile", default="quick",
-                   help="smoke (seconds), quick (< 2 min), corners (N = 10^4, d = 256; ~10 min) or full (~1 h)")
+                   help="smoke (seconds), quick (< 2 min), corners (N = 10^4, d = 256; ~10 min) or full (~21 min on 2 cores)")
     v.add_argument("--out", default="verify-out", help="output directory (default verify-out)")
     v.add_argument("--seed", type=int, default=20220517, help="sweep seed (default 20220517)")
     v.add_argument("--workers", default=None, help="0 = serial; k = k local Dask workers (default: auto)")

@@ -1,4 +1,5 @@
-"""Named grids for ``twolayer verify``: smoke (seconds, in the test suite), quick (< 2 min), full (long).
+"""Named grids for ``twolayer verify``: smoke (seconds, in the test suite), quick (< 2 min), corners
+(~5-10 min), full (~20 min on 2 cores: 1242 s measured).
 
 Draws per cell (why these numbers).  The variance ratio's relative standard error is about
 sqrt((kurtosis - 1) / R) ~ sqrt(2 / R) for near-Gaussian L_N, so R = 200 draws give +-10% per cell and
@@ -6,7 +7,9 @@ about +-3.5% pooled over 9 cells (95% CI +-7%), enough to tell a prediction that
 ~20 MODEL.md warns about (forgetting the self term), or by the 1/N^2 term at the ETF (~10-30% at
 d >= 32), from one that holds.  The bias is measured with the control variate of numerics.rates, whose
 residual is O(1/N), so its per-cell relative error is O(1/sqrt(R)) independent of N: R = 200 gives a few
-per cent.  The minimum over theta is a multi-start search, so draws are fewer (6-20).
+per cent.  The minimum over theta is a multi-start search, so draws are fewer (6-20).  ``full`` takes
+R = 300 over 35 cells (+-8% per variance cell, ~+-1.4% pooled) so that the whole grid (N = 10^2..10^4,
+d = 4..256) fits in about 20 minutes on 2 cores.
 
 Examples
 --------
@@ -101,9 +104,8 @@ PROFILES: dict[str, Profile] = {
         dimension={"activation": "relu", "M": 3, "d": _DIM_GRID, "dps": 50},
         precision={**_PREC, "N": [100, 300, 1000]},
         consistency={"activations": _CONS_ACTS, "d": 16, "N": 300, "M": 5, "mc_samples": 200000},
-        expected_runtime="about 15-20 min on 2 cores (cost model from single-worker cell timings: a moments draw at "
-                         "N = 10^4 takes 0.35 s at d = 4 and 0.9 s at d = 256, a minimum draw (2 starts) 0.6-2.4 s; "
-                         "measured runtime in docs/numerics.md)"),
+        expected_runtime="about 20 min on 2 cores: 1242 s measured at load average ~2 (a moments draw at N = 10^4 "
+                         "takes 0.35 s at d = 4 and 0.9 s at d = 256 per worker); see docs/numerics.md"),
 }
 
 

@@ -79,7 +79,7 @@ def test_lipschitz_constant_bounds_the_derivative():
 
 
 @pytest.mark.parametrize("name", ["relu", "relu^3", "abs"])  # the negated fast path (p q = 0) and the general one
-def test_blocked_equals_brute_force_across_tiles(rng, name):
+def test_blocked_equals_brute_force_across_tiles(rng, name, monkeypatch):
     """N > ROW_TILE so that off-diagonal tiles, ragged edges and the symmetric weighting are all exercised."""
     N, d = ROW_TILE * 2 + 37, 5
     a, W, _, _ = _instance(rng, N, d, 1)
@@ -91,10 +91,15 @@ def test_blocked_equals_brute_force_across_tiles(rng, name):
     np.fill_diagonal(K, kap.at_one)
     brute = float(alpha @ K @ alpha) / N**2
     tiled = target_self_term(alpha, units, kap)
-    threaded = target_self_term(alpha, units, kap, workers=2)
+    threaded = target_self_term(alpha, units, kap, workers=2)  # row blocks in threads if threadpoolctl is there
+    import numerics.population_loss as pl
+
+    monkeypatch.setattr(pl, "_blas_single_thread", lambda: None)  # the route without threadpoolctl
+    kernel_threaded = target_self_term(alpha, units, kap, workers=2)
     bound = prepare_target(a, W, act).loss([0.0], np.ones((1, d))).error_bound
     assert abs(tiled - brute) <= bound
     assert abs(threaded - tiled) <= bound
+    assert abs(kernel_threaded - tiled) <= bound
     assert COL_TILE >= ROW_TILE
 
 
