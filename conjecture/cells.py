@@ -43,6 +43,7 @@ from theory.activations import get_activation
 from theory.errors import InputError
 from theory.etf import simplex_etf
 from theory.regimes import REGIMES, regime_summary
+from theory.summaries import finite_number
 
 KIND = "conjecture-cell"
 SOLVERS = ("CLARABEL", "SCS")
@@ -62,14 +63,7 @@ def _int(params: dict, key: str, default, lo: int, hi: int) -> int:
 
 
 def _float(params: dict, key: str, default: float) -> float:
-    v = params.get(key, default)
-    try:
-        out = float(v)
-    except (TypeError, ValueError):
-        raise InputError(key, "expected a finite number", got=v) from None
-    if not np.isfinite(out):
-        raise InputError(key, "expected a finite number", got=v)
-    return out
+    return finite_number(params.get(key, default), key)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import mpmath
 import numpy as np
 
 from theory.activations import Activation
-from theory.summaries import _finite_number
+from theory.summaries import finite_number
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,8 @@ class AnisotropicSummary:
     source: str = "derived here: docs/derivations.md, 'regime III' (fourth-cumulant term of T_4)"
 
     def __post_init__(self) -> None:
-        _finite_number(self.abar, "abar")
-        _finite_number(self.kappa4, "kappa4")
+        finite_number(self.abar, "abar")
+        finite_number(self.kappa4, "kappa4")
 
     @property
     def coefficient(self) -> float:

@@ -30,7 +30,7 @@ class TargetSummary(Protocol):
     def b_mp(self, unit_row, dps: int): ...
 
 
-def _finite_number(value: object, argument: str) -> float:
+def finite_number(value: object, argument: str) -> float:
     try:
         out = float(value)
     except (TypeError, ValueError):
@@ -53,7 +53,7 @@ class IsotropicSummary:
     sphere_avg: mpmath.mpf
 
     def __post_init__(self) -> None:
-        _finite_number(self.abar, "abar")
+        finite_number(self.abar, "abar")
 
     def constant(self) -> float:
         return float(self.abar) ** 2 * float(self.sphere_avg)
@@ -83,7 +83,7 @@ class LinearTiltSummary:
     tilt: tuple[float, ...]
 
     def __post_init__(self) -> None:
-        _finite_number(self.abar, "abar")
+        finite_number(self.abar, "abar")
         if len(self.tilt) != self.dim or not all(np.isfinite(self.tilt)):
             raise InputError("tilt", f"expected {self.dim} finite numbers (the vector m in R^d)", got=self.tilt)
 
