@@ -12,62 +12,20 @@ measurements of this machine under its current load, not a test.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from numerics.etf_cell import KIND, etf_cell  # noqa: E402
+from numerics.loopback_cluster import loopback_cluster  # noqa: E402
 from numerics.sweep import run_sweep  # noqa: E402
 
 START_TIMEOUT_S = 120
-
-
-def _dask() -> str:
-    exe = Path(sys.executable).with_name("dask")
-    return str(exe) if exe.exists() else (shutil.which("dask") or "dask")
-
-
-def start_cluster(base: Path, n_workers: int) -> tuple[str, list[subprocess.Popen]]:
-    """`dask scheduler` and `dask worker --nworkers n` on loopback; returns (address, processes)."""
-    sched_file = base / f"scheduler-{n_workers}.json"
-    procs = [subprocess.Popen([_dask(), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                               "--scheduler-file", str(sched_file)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True)]
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while not sched_file.exists():
-        if time.monotonic() > deadline:
-            raise TimeoutError("dask scheduler did not start")
-        time.sleep(0.1)
-    address = json.loads(sched_file.read_text())["address"]
-    procs.append(subprocess.Popen([_dask(), "worker", address, "--nworkers", str(n_workers), "--nthreads", "1",
-                                   "--no-dashboard", "--local-directory", str(base / f"w{n_workers}")],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO,
-                                  start_new_session=True))
-    from distributed import Client
-
-    with Client(address, timeout=START_TIMEOUT_S) as c:
-        c.wait_for_workers(n_workers, timeout=START_TIMEOUT_S)
-    return address, procs
-
-
-def stop(procs: list[subprocess.Popen]) -> None:
-    for p in reversed(procs):
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGTERM)
-    for p in reversed(procs):
-        try:
-            p.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
 
 
 def main() -> int:
@@ -93,11 +51,8 @@ def main() -> int:
     timed("serial", n_workers=0)
     for k in ks:
         timed(f"LocalCluster({k})", n_workers=k)
-        address, procs = start_cluster(base, k)
-        try:
+        with loopback_cluster(base, k, timeout_s=START_TIMEOUT_S) as (address, _):
             timed(f"dask scheduler + {k} worker(s)", scheduler=address)
-        finally:
-            stop(procs)
     same = len({r[3] for r in rows}) == 1 and all(r[4] == rows[0][4] for r in rows)
     print("identical results in every run:", same)
     shutil.rmtree(base, ignore_errors=True)

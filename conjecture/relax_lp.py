@@ -35,6 +35,7 @@ from flint import arb, fmpq
 
 from conjecture.certify import NonnegativityCertificate, certify_lower, poly_arb
 from conjecture.interval import interval_kernel, working_bits
+from conjecture.solver_call import solve_status
 from theory.activations import Activation
 from theory.kernels import dual_kernel
 
@@ -201,11 +202,7 @@ def lp_bound(act: Activation, M: int, d: int, *, degree: int = 8, grid: int = 10
     objective = cp.Maximize(h[0] + (k1 - cp.sum(h)) / M)
     cons = [basis @ h <= kap, h[1:] >= 0]
     prob = cp.Problem(objective, cons)
-    try:
-        prob.solve(solver=solver)
-        status = prob.status
-    except cp.error.SolverError as err:
-        status = f"solver error: {err}"
+    status = solve_status(prob, solver)
     if h.value is None:
         return _failed(act, M, d, status)
     hv = np.array(h.value, dtype=float)

@@ -16,6 +16,7 @@ from typing import Callable
 import cvxpy as cp
 import numpy as np
 
+from conjecture.solver_call import solve_status
 from theory.errors import InputError
 
 # A QP result is accepted when the KKT residuals and the duality gap are below this, relative to
@@ -67,11 +68,7 @@ def solve_beta_qp(K: np.ndarray, b: np.ndarray, C: float, *, nonneg: bool, solve
         obj = cp.Minimize(C - 2 * b @ beta_v + cp.quad_form(beta_v, Ksym))
         cons = [beta_v >= 0] if nonneg else []
         prob = cp.Problem(obj, cons)
-        try:
-            prob.solve(solver=solver)
-            status = prob.status
-        except cp.error.SolverError as err:
-            status = f"solver error: {err}"
+        status = solve_status(prob, solver)
         beta = np.array(beta_v.value, dtype=float) if beta_v.value is not None else np.full(M, np.nan)
         lam = np.array(cons[0].dual_value, dtype=float) if (nonneg and cons[0].dual_value is not None) else np.zeros(M)
     else:

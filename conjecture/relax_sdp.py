@@ -27,6 +27,7 @@ import cvxpy as cp
 import numpy as np
 
 from conjecture.kkt import KKTReport, check_kkt
+from conjecture.solver_call import SOLVER_ERROR, solve_status
 from theory.activations import Activation
 from theory.kernels import dual_kernel
 
@@ -102,10 +103,9 @@ def sdp_bound(act: Activation, M: int, negatives: int, *, solver: str = "CLARABE
         cons.append(cp.multiply(neg, Z - chord) >= 0)
     objective = cp.Minimize(cp.sum(Z))
     prob = cp.Problem(objective, cons)
-    try:
-        prob.solve(solver=solver)
-    except cp.error.SolverError as err:
-        return SDPBound(negatives, float("nan"), KKTReport(np.inf, np.inf, np.inf, np.nan, False, str(err)), True, "solver error")
+    status = solve_status(prob, solver)
+    if status.startswith(SOLVER_ERROR):
+        return SDPBound(negatives, float("nan"), KKTReport(np.inf, np.inf, np.inf, np.nan, False, status), True, SOLVER_ERROR)
     if prob.status in ("unbounded", "unbounded_inaccurate"):
         return SDPBound(negatives, -np.inf, KKTReport(0, 0, 0, 0, True, prob.status), True, "relaxation unbounded below: no bound")
     kkt = check_kkt(prob, scale=1.0)

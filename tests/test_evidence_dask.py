@@ -3,18 +3,12 @@ plus ``dask worker`` processes on loopback gives identical results, all flowing 
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 
 from numerics.etf_cell import KIND, etf_cell
+from numerics.loopback_cluster import loopback_cluster as start_loopback_cluster
 from numerics.store import ResultStore
 from numerics.sweep import run_sweep
 from theory.errors import InputError
@@ -24,52 +18,12 @@ SEED = 11
 START_TIMEOUT_S = 60  # scheduler + workers must come up within this (2 busy cores)
 
 
-def _dask_exe() -> str:
-    exe = Path(sys.executable).with_name("dask")
-    return str(exe) if exe.exists() else (shutil.which("dask") or "dask")
-
-
 @pytest.fixture(scope="module")
 def loopback_cluster(tmp_path_factory):
     """A real `dask scheduler` on 127.0.0.1 and one `dask worker` process with 2 single-threaded workers."""
-    base = tmp_path_factory.mktemp("dask")
-    sched_file = base / "scheduler.json"
-    env = {**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
-    procs = []
-    sched = subprocess.Popen(
-        [_dask_exe(), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-         "--scheduler-file", str(sched_file), "--idle-timeout", "300"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=base, env=env, start_new_session=True)
-    procs.append(sched)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not sched_file.exists() and time.monotonic() < deadline:
-            assert sched.poll() is None, "dask scheduler exited"
-            time.sleep(0.1)
-        address = json.loads(sched_file.read_text())["address"]
+    with start_loopback_cluster(tmp_path_factory.mktemp("dask"), 2, timeout_s=START_TIMEOUT_S) as (address, n):
         assert address.startswith("tcp://127.0.0.1:")
-        worker = subprocess.Popen(
-            [_dask_exe(), "worker", address, "--nworkers", "2", "--nthreads", "1", "--no-dashboard",
-             "--local-directory", str(base / "w"), "--death-timeout", "60"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=Path(__file__).resolve().parent.parent, env=env,
-            start_new_session=True)
-        procs.append(worker)
-        from distributed import Client
-
-        with Client(address, timeout=START_TIMEOUT_S) as client:
-            client.wait_for_workers(2, timeout=START_TIMEOUT_S)
-            n = len(client.scheduler_info()["workers"])
         yield address, n
-    finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGTERM)
-        for p in reversed(procs):
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait(timeout=5)
 
 
 def _result_map(outcome) -> dict:
