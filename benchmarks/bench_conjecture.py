@@ -1,7 +1,7 @@
 """Benchmarks of the conjecture layer (not part of the test suite; run: python benchmarks/bench_conjecture.py).
 
 1. sweep: every cell M = 2..16, d = 1..16 (regime I, ReLU, 64 starts per cell: structured + perturbed ETFs +
-   Haar-random) through numerics.sweep.run_sweep on 2 worker processes, the mpmath polish switched off
+   Haar-random) through numerics.evidence.sweep.run_sweep on 2 worker processes, the mpmath polish switched off
    (it is timed separately: it is the per-cell cost that grows like (M (d-1))^2). Target: <= 300 s.
 2. time per start against pymanopt (if importable) on the same cost F(V) and gradient, same manifold
    (pymanopt's Oblique manifold = product of spheres), same start points, stopping at ||grad|| <= 1e-8;
@@ -27,7 +27,7 @@ from theory.regimes import regime_summary
 
 
 def bench_sweep(max_m: int = 16, max_d: int = 16, starts: int = 64, workers: int = 2) -> dict:
-    from numerics.sweep import run_sweep
+    from numerics.evidence.sweep import run_sweep
 
     cells = [{"M": M, "d": d, "regime": "I", "activation": "relu", "starts": starts, "polish_dps": 0}
              for M in range(2, max_m + 1) for d in range(1, max_d + 1)]

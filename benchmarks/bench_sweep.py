@@ -22,8 +22,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from numerics.etf_cell import KIND, etf_cell  # noqa: E402
-from numerics.loopback_cluster import loopback_cluster  # noqa: E402
-from numerics.sweep import run_sweep  # noqa: E402
+from numerics.evidence.loopback_cluster import loopback_cluster  # noqa: E402
+from numerics.evidence.sweep import run_sweep  # noqa: E402
 
 START_TIMEOUT_S = 120
 

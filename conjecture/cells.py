@@ -1,7 +1,7 @@
 """One cell of the conjecture sweep: (M, d, regime, activation) -> verdicts with their evidence.
 
 ``evaluate_cell(params, seed)`` is a pure top-level function (JSON in, JSON out), run by
-``numerics.sweep.run_sweep`` (kind ``conjecture-cell``). The steps:
+``numerics.evidence.sweep.run_sweep`` (kind ``conjecture-cell``). The steps:
 
 1. the ETF value F_ETF, closed form against the exact ETF in mpmath (``etf_reference``);
 2. search, signed beta: structured frames + perturbed ETFs + Haar-random starts, batched Riemannian L-BFGS;
@@ -400,8 +400,8 @@ def evaluate_cell(params: dict, seed: int) -> dict:
 
 
 try:  # register the kind so that ``twolayer reproduce`` can re-run stored cells in a fresh process
-    from numerics.sweep import register_cell_kind
+    from numerics.evidence.sweep import register_cell_kind
 
     register_cell_kind(KIND, evaluate_cell)
-except ImportError:  # numerics.sweep not available: cells still run in-process
+except ImportError:  # numerics.evidence.sweep not available: cells still run in-process
     pass

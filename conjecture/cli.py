@@ -151,14 +151,14 @@ def run(args) -> int:
     out = Path(args.out)
     from conjecture.cells import KIND, evaluate_cell
     from conjecture.report import write_reports
-    from numerics.reports import write_sweep_reports
-    from numerics.sweep import run_sweep
+    from numerics.evidence.reports import write_sweep_reports
+    from numerics.evidence.sweep import run_sweep
 
     outcome = run_sweep(evaluate_cell, cells, kind=KIND, store=args.store or out, seed=args.seed, scheduler=args.scheduler,
                         n_workers=args.workers, quiet=args.quiet, argv=["twolayer", "conjecture", *sys.argv[2:]])
     results = [r.result for r in outcome.records]
     provenance = outcome.provenance
-    how = f"numerics.sweep.run_sweep ({outcome.scheduler}; computed {outcome.computed}, reused {outcome.reused}; store {outcome.store_path})"
+    how = f"numerics.evidence.sweep.run_sweep ({outcome.scheduler}; computed {outcome.computed}, reused {outcome.reused}; store {outcome.store_path})"
     studies = {}
     if args.study is not None:
         key = args.study.strip().lower()
@@ -175,7 +175,7 @@ def run(args) -> int:
     r0 = cells[0]
     title = f"ETF conjecture, regime {r0['regime']}, {r0['activation']}"
     meta = {"regime": r0["regime"], "activation": r0["activation"], "M": args.M, "d": args.d, "starts per cell": args.starts,
-            "sweep seed": args.seed, "cell seeds": "numerics.sweep.cell_seed(sweep seed, params) (recorded per cell in the JSON)",
+            "sweep seed": args.seed, "cell seeds": "numerics.evidence.sweep.cell_seed(sweep seed, params) (recorded per cell in the JSON)",
             "run": how, "wall seconds": round(time.perf_counter() - t0, 1)}
     paths = write_reports(results, out, title=title, meta=meta, provenance=provenance, studies=studies or None)
     bundle = write_sweep_reports(outcome, out, title=title, x="M", y="d", value="best_signed",

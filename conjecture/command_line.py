@@ -8,22 +8,40 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from typing import NoReturn, Sequence
 
+from theory.cli_args import HelpFormatter
 from theory.errors import InputError
 
 # Modules that define ``register(subparsers)``; the order is the order in --help.
 SUBCOMMAND_MODULES = (
     "theory.cli",
-    "numerics.cli",
+    "numerics.loss_cli",
+    "numerics.verify_cli",
+    "numerics.etf_sweep_cli",
     "conjecture.cli",
-    "conjecture.reproduce_cli",
+    "numerics.evidence.cli",
 )
 
 
+def toolkit_version() -> str:
+    """The installed distribution's version ('unknown' when run from a bare source tree)."""
+    try:
+        return version("twolayer-compression")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 class OneLineParser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line: 'twolayer CMD: error: ...', exit status 2."""
+    """An ArgumentParser whose errors are one line: 'twolayer CMD: error: ...', exit status 2, and whose
+    help shows every default."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
@@ -34,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="twolayer",
         description="Compression of wide two-layer networks: mean-field objective, finite-N rates, ETF conjecture.",
     )
+    parser.add_argument("--version", action="version", version=f"twolayer {toolkit_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in SUBCOMMAND_MODULES:
         importlib.import_module(name).register(sub)
@@ -56,6 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"twolayer {args.command}: error: cannot read {err.filename!r}: {err.strerror}", file=sys.stderr)
             return 2
         raise
+    except BrokenPipeError:  # e.g. `twolayer derive --json | head -1`: the reader has what it wanted
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print(f"twolayer {args.command}: interrupted; finished results are kept in the store", file=sys.stderr)
         return 130

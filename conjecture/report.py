@@ -9,7 +9,7 @@ from conjecture.phase_plot import phase_plot
 from conjecture.verdict import PROOF_RTOL, SEARCH_RTOL
 
 try:
-    from numerics.provenance import content_hash, to_jsonable
+    from numerics.evidence.provenance import content_hash, to_jsonable
 except ImportError:  # pragma: no cover - numerics is part of the toolkit
     to_jsonable = lambda x: x  # noqa: E731
     content_hash = lambda x: ""  # noqa: E731

@@ -34,7 +34,7 @@ from theory.kernels import dual_kernel
 from theory.objective import optimal_beta, unit_rows
 from theory.sphere import sphere_average_mp
 from theory.summaries import IsotropicSummary
-from numerics.sweep import register_cell_kind
+from numerics.evidence.sweep import register_cell_kind
 
 KIND = "etf-value"
 # Closed form and eigen-solve agree to dps minus the digits the solve can lose (log10 cond K <= 3 for

@@ -1,6 +1,6 @@
 """Sweep cells for the rate checks: pure top-level functions ``cell(params, seed) -> dict`` (JSON-able).
 
-Three kinds (registered with ``numerics.sweep.register_cell_kind`` at import):
+Three kinds (registered with ``numerics.evidence.sweep.register_cell_kind`` at import):
 
 * ``finite-n-moments``: R target draws at one (law, activation, d, N, M); for each draw the exact L_N at
   two fixed thetas, the ETF (balanced, sum_j beta_j v^_j = 0) and an unbalanced orthonormal frame
@@ -41,7 +41,7 @@ from numerics.interval_loss import certified_loss_ball, certified_population_los
 from numerics.monte_carlo import monte_carlo_population_loss
 from numerics.networks import NetworkPair
 from numerics.population_loss import prepare_target
-from numerics.sweep import register_cell_kind
+from numerics.evidence.sweep import register_cell_kind
 from theory.activations import get_activation
 from theory.errors import InputError
 from theory.etf import check_neurons_dim, simplex_etf

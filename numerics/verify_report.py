@@ -3,7 +3,7 @@
     out/verify.md    verdict lines, per-cell tables, precision table, provenance
     out/verify.json  the same as data (checks, rows, series, provenance, profile, cell ids)
     out/*.png        log-log plots: predicted lines, measured points with 95% error bars
-    out/store/       the SQLite result store (numerics.store); re-running reuses finished cells
+    out/store/       the SQLite result store (numerics.evidence.store); re-running reuses finished cells
 
 References: MODEL.md section 4; numerics.rates (cells), numerics.rate_checks (verdicts).
 
@@ -26,10 +26,10 @@ from pathlib import Path
 from numerics import rates
 from numerics.plots import loglog_png
 from numerics.profiles import Profile, get_profile
-from numerics.provenance import collect_provenance, content_hash, to_jsonable
+from numerics.evidence.provenance import collect_provenance, content_hash, to_jsonable
 from numerics.rate_checks import Check, all_checks
-from numerics.reports import write_sweep_reports
-from numerics.sweep import run_sweep
+from numerics.evidence.reports import write_sweep_reports
+from numerics.evidence.sweep import run_sweep
 from theory.errors import InputError
 
 CELL_FUNCTIONS = {

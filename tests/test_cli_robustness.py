@@ -186,7 +186,7 @@ def test_garbage_missing_and_directory_files(path, parser, capsys, tmp_path):
 )
 def test_evidence_commands_validate_input(argv, needle, capsys, tmp_path):
     store = tmp_path / "s"
-    from numerics.store import ResultStore
+    from numerics.evidence.store import ResultStore
 
     ResultStore(store).close()
     argv = [x.replace("{tmp}", str(tmp_path)).replace("{store}", str(store)) for x in argv]

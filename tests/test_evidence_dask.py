@@ -8,9 +8,9 @@ import os
 import pytest
 
 from numerics.etf_cell import KIND, etf_cell
-from numerics.loopback_cluster import loopback_cluster as start_loopback_cluster
-from numerics.store import ResultStore
-from numerics.sweep import run_sweep
+from numerics.evidence.loopback_cluster import loopback_cluster as start_loopback_cluster
+from numerics.evidence.store import ResultStore
+from numerics.evidence.sweep import run_sweep
 from theory.errors import InputError
 
 CELLS = [{"activation": a, "M": M, "d": 4, "dps": 30} for a in ("relu", "abs") for M in (2, 3, 4)]
@@ -72,9 +72,9 @@ def test_external_scheduler_resumes_from_store(tmp_path, loopback_cluster):
 
 
 def test_unreachable_scheduler_is_an_input_error(tmp_path, monkeypatch):
-    import numerics.sweep
+    import numerics.evidence.sweep
 
-    monkeypatch.setattr(numerics.sweep, "CONNECT_TIMEOUT_S", 2)
+    monkeypatch.setattr(numerics.evidence.sweep, "CONNECT_TIMEOUT_S", 2)
     import socket
 
     with socket.socket() as s:  # a port nobody listens on

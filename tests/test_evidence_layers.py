@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conjecture.reproduce import Status, reproduce
-from numerics.sweep import run_sweep
+from numerics.evidence.reproduce import Status, reproduce
+from numerics.evidence.sweep import run_sweep
 
 # One cheap cell of each kind (seconds, not minutes); the kinds' own tests check their mathematics.
 CASES = [

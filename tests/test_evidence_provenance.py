@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from numerics.provenance import canonical_json, collect_provenance, content_hash, git_state, to_jsonable
+from numerics.evidence.provenance import canonical_json, collect_provenance, content_hash, git_state, to_jsonable
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from numerics.etf_cell import KIND, etf_cell
-from numerics.progress import ProgressBar
-from numerics.reports import read_report_metadata, write_sweep_reports
-from numerics.reports.figures import VERDICT_COLOURS
-from numerics.store import ResultStore
-from numerics.sweep import run_sweep
+from numerics.evidence.progress import ProgressBar
+from numerics.evidence.reports import read_report_metadata, write_sweep_reports
+from numerics.evidence.reports.figures import VERDICT_COLOURS
+from numerics.evidence.store import ResultStore
+from numerics.evidence.sweep import run_sweep
 from theory.errors import InputError
 
 CHROMIUM_TIMEOUT_S = 60

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from conjecture.command_line import main
-from conjecture.reproduce import DEFAULT_FLOAT_DIGITS, Status, compare_results, reproduce
+from numerics.evidence.reproduce import DEFAULT_FLOAT_DIGITS, Status, compare_results, reproduce
 from numerics.etf_cell import GUARD_DIGITS
-from numerics.provenance import canonical_json
-from numerics.store import ResultStore
+from numerics.evidence.provenance import canonical_json
+from numerics.evidence.store import ResultStore
 
 REPO = Path(__file__).resolve().parent.parent
 DPS = 20

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from numerics.etf_cell import KIND, etf_cell
-from numerics.store import CellRecord, ResultStore, resolve_store_path, results_hash
-from numerics.sweep import run_sweep
+from numerics.evidence.store import CellRecord, ResultStore, resolve_store_path, results_hash
+from numerics.evidence.sweep import run_sweep
 from theory.errors import InputError
 
 REPO = Path(__file__).resolve().parent.parent

@@ -7,10 +7,10 @@ import os
 import numpy as np
 import pytest
 
-from numerics import sweep as sweep_mod
+from numerics.evidence import sweep as sweep_mod
 from numerics.etf_cell import KIND, etf_cell
-from numerics.store import ResultStore
-from numerics.sweep import cell_id_for, cell_seed, get_cell_kind, register_cell_kind, run_sweep
+from numerics.evidence.store import ResultStore
+from numerics.evidence.sweep import cell_id_for, cell_seed, get_cell_kind, register_cell_kind, run_sweep
 from theory.errors import InputError
 
 

@@ -6,8 +6,8 @@ are embedded as JSON in ``<script type="application/json" id="twolayer-report">`
 
 Examples
 --------
->>> from numerics.reports.content import build_content
->>> from numerics.store import CellRecord
+>>> from numerics.evidence.reports.content import build_content
+>>> from numerics.evidence.store import CellRecord
 >>> rec = CellRecord("abcd1234", "k", {"M": 2}, 1, {"verdict": "agree", "values": {"q": "4.0"}}, 0.1)
 >>> page = html_report(build_content([rec], title="a < b", provenance={}))
 >>> page.startswith("<!DOCTYPE html>"), "a &lt; b" in page, "http" in page.split("<body>")[0]
@@ -20,10 +20,10 @@ import base64
 import html
 import json
 
-from numerics.provenance import canonical_json
-from numerics.reports.citation import citation_text
-from numerics.reports.content import ReportContent
-from numerics.reports.table import display
+from numerics.evidence.provenance import canonical_json
+from numerics.evidence.reports.citation import citation_text
+from numerics.evidence.reports.content import ReportContent
+from numerics.evidence.reports.table import display
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 72em; color: #222; background: #fff; }

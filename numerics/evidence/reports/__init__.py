@@ -2,8 +2,8 @@
 
 For the other layers' CLIs::
 
-    from numerics.sweep import run_sweep
-    from numerics.reports import write_sweep_reports
+    from numerics.evidence.sweep import run_sweep
+    from numerics.evidence.reports import write_sweep_reports
 
     outcome = run_sweep(my_cell, cells, kind="my-kind", store=args.store, seed=args.seed,
                         scheduler=args.scheduler, n_workers=args.workers, quiet=args.quiet)
@@ -32,7 +32,7 @@ The report id is ``rep-`` + 12 hex digits of the results hash: identical numbers
 Examples
 --------
 >>> import tempfile
->>> from numerics.store import CellRecord
+>>> from numerics.evidence.store import CellRecord
 >>> rec = CellRecord("abcd1234", "k", {"M": 2}, 1, {"verdict": "agree", "values": {"q": "4.0"}}, 0.1)
 >>> b = write_sweep_reports([rec], tempfile.mkdtemp(), title="demo")
 >>> sorted(p.name for p in b.paths.values())
@@ -48,13 +48,13 @@ from pathlib import Path
 from typing import Sequence
 
 from theory.errors import InputError
-from numerics.provenance import collect_provenance
-from numerics.reports.citation import citation_text
-from numerics.reports.content import ReportContent, build_content
-from numerics.reports.html import html_report, metadata
-from numerics.reports.latex import latex_report
-from numerics.reports.markdown import markdown_report
-from numerics.store import CellRecord, ResultStore
+from numerics.evidence.provenance import collect_provenance
+from numerics.evidence.reports.citation import citation_text
+from numerics.evidence.reports.content import ReportContent, build_content
+from numerics.evidence.reports.html import html_report, metadata
+from numerics.evidence.reports.latex import latex_report
+from numerics.evidence.reports.markdown import markdown_report
+from numerics.evidence.store import CellRecord, ResultStore
 
 __all__ = ["ReportBundle", "write_sweep_reports", "read_report_metadata"]
 
@@ -83,7 +83,7 @@ def write_sweep_reports(outcome_or_records, out_dir, *, title: str, description:
                         y: str | None = None, value: str | None = None, logy: bool = False, store=None,
                         provenance: dict | None = None, notes: Sequence[str] = ()) -> ReportBundle:
     """Write the HTML, Markdown, LaTeX, citation and JSON forms of a sweep report (see module docstring)."""
-    from numerics.sweep import SweepOutcome
+    from numerics.evidence.sweep import SweepOutcome
 
     if isinstance(outcome_or_records, SweepOutcome):
         oc = outcome_or_records

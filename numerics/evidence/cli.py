@@ -49,7 +49,7 @@ def _add_store(p: argparse.ArgumentParser) -> None:
 
 # -- reproduce ------------------------------------------------------------------------------------------
 def _cmd_reproduce(args: argparse.Namespace) -> int:
-    from conjecture.reproduce import Status, reproduce
+    from numerics.evidence.reproduce import Status, reproduce
 
     def show(cell) -> None:
         if args.json:
@@ -91,7 +91,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
 # -- store ------------------------------------------------------------------------------------------------
 def _open_store(args):
-    from numerics.store import ResultStore
+    from numerics.evidence.store import ResultStore
 
     return ResultStore(args.store, create=False)
 
@@ -105,7 +105,7 @@ def _cmd_store_runs(args: argparse.Namespace) -> int:
 
 
 def _cmd_store_cells(args: argparse.Namespace) -> int:
-    from numerics.provenance import canonical_json
+    from numerics.evidence.provenance import canonical_json
 
     with _open_store(args) as st:
         run_id = st.get_run(args.run).run_id if args.run else None
@@ -120,7 +120,7 @@ def _cmd_store_cells(args: argparse.Namespace) -> int:
 
 
 def _cmd_store_export(args: argparse.Namespace) -> int:
-    from numerics.provenance import collect_provenance
+    from numerics.evidence.provenance import collect_provenance
 
     out = Path(args.out)
     if out.is_dir():
@@ -137,8 +137,8 @@ def _cmd_store_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_store_report(args: argparse.Namespace) -> int:
-    from numerics.reports import write_sweep_reports
-    from numerics.sweep import outcome_from_store
+    from numerics.evidence.reports import write_sweep_reports
+    from numerics.evidence.sweep import outcome_from_store
 
     with _open_store(args) as st:
         outcome = outcome_from_store(st, args.run)
@@ -161,39 +161,8 @@ def _cmd_store_check(args: argparse.Namespace) -> int:
     return 0 if integrity == "ok" and dups == 0 else 1
 
 
-# -- etf-sweep ------------------------------------------------------------------------------------------------
-def _cmd_etf_sweep(args: argparse.Namespace) -> int:
-    from theory.activations import get_activation
-    from numerics.etf_cell import KIND, MAX_DPS, etf_cell
-    from numerics.reports import write_sweep_reports
-    from numerics.sweep import run_sweep, sweep_kwargs
-
-    neurons = _int_list(args.neurons, "neurons", lo=1, hi=200)
-    dims = _int_list(args.dims, "dims", lo=1, hi=10_000)
-    acts = [get_activation(a).name for a in str(args.activations).split(",")]
-    if not 10 <= args.dps <= MAX_DPS:
-        raise InputError("dps", f"expected an integer from 10 to {MAX_DPS}", got=args.dps)
-    cells = [{"activation": a, "M": M, "d": d, "dps": args.dps} for a in acts for d in dims for M in neurons if M <= d + 1]
-    if not cells:
-        raise InputError("neurons", "no (M, d) pair with M <= d + 1 (the simplex ETF needs it)", got=args.neurons)
-    if len(cells) > MAX_GRID_CELLS:
-        raise InputError("neurons", f"grid too large ({len(cells)} cells > {MAX_GRID_CELLS})")
-    outcome = run_sweep(etf_cell, cells, kind=KIND, **sweep_kwargs(args))
-    agree = sum(r.result.get("verdict") == "agree" for r in outcome.records)
-    print(f"run {outcome.run_id}: {len(outcome.records)} cells ({outcome.computed} computed, {outcome.reused} reused)"
-          f" on {outcome.scheduler} in {outcome.wall_seconds:.2f} s; {agree} agree (closed form vs eigen-solve)")
-    if args.out:
-        bundle = write_sweep_reports(outcome, args.out, title=args.title, x="M", y="d", value="ltilde_star",
-                                     description="Regime (I), abar = 1: q(M) = 1^T K^{-1} 1 at the simplex ETF by "
-                                                 "the closed form and by an eigen-solve of K, and Ltilde* = c_d - c_d^2 q(M).")
-        print(f"report {bundle.report_id}: {bundle.paths['html']}")
-    return 0 if agree == len(outcome.records) else 1
-
-
 def register(subparsers) -> None:
-    """Add ``reproduce``, ``store`` and ``etf-sweep`` to the ``twolayer`` parser."""
-    from numerics.sweep import add_sweep_arguments
-
+    """Add ``reproduce`` and ``store`` to the ``twolayer`` parser."""
     p = subparsers.add_parser("reproduce", help="re-run a recorded cell, run or report and check the numbers match",
                               description="Re-run stored cells (TARGET: cell id or prefix, run id r..., report id "
                                           "rep-..., or a report file) and state whether every number matches to its "
@@ -234,15 +203,3 @@ def register(subparsers) -> None:
     q = ss.add_parser("check", help="PRAGMA integrity_check and duplicate count")
     _add_store(q)
     q.set_defaults(handler=_cmd_store_check)
-
-    e = subparsers.add_parser("etf-sweep", help="sweep q(M) = 1^T K^-1 1 at the simplex ETF (closed form vs eigen-solve), stored",
-                              description="A cheap evidence sweep over (activation, M, d): closed form vs eigen-solve at "
-                                          "--dps digits; results go to the store, reports to --out.")
-    e.add_argument("--neurons", default="2..6", help="M values, e.g. 2..6 or 2,3,5 (default 2..6)")
-    e.add_argument("--dims", default="3,5", help="d values (default 3,5)")
-    e.add_argument("--activations", default="relu", help="comma-separated activations (default relu)")
-    e.add_argument("--dps", type=int, default=30, help="decimal digits (default 30)")
-    add_sweep_arguments(e)
-    e.add_argument("--out", default=None, metavar="DIR", help="write HTML/Markdown/LaTeX/citation reports here")
-    e.add_argument("--title", default="Simplex ETF: 1^T K^-1 1 and Ltilde*, closed form vs eigen-solve")
-    e.set_defaults(handler=_cmd_etf_sweep)

@@ -55,9 +55,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from theory.errors import InputError
-from numerics.progress import ProgressBar
-from numerics.provenance import canonical_json, collect_provenance, content_hash, to_jsonable, utc_now
-from numerics.store import CellRecord, ResultStore
+from numerics.evidence.progress import ProgressBar
+from numerics.evidence.provenance import canonical_json, collect_provenance, content_hash, to_jsonable, utc_now
+from numerics.evidence.store import CellRecord, ResultStore
 
 __all__ = [
     "CellRecord",
@@ -104,8 +104,8 @@ class SweepOutcome:
 
     @property
     def content_hash(self) -> str:
-        """Hash of the records' ids, inputs and results (see ``numerics.store.results_hash``)."""
-        from numerics.store import results_hash
+        """Hash of the records' ids, inputs and results (see ``numerics.evidence.store.results_hash``)."""
+        from numerics.evidence.store import results_hash
 
         return results_hash([r.as_dict() for r in self.records])
 
@@ -265,7 +265,7 @@ ENVIRONMENT_KEYS = ("toolkit", "git", "python", "packages")
 
 def worker_environment() -> dict:
     """What a worker runs: toolkit version, git state, Python and key package versions, host and pid."""
-    from numerics.provenance import git_state, package_environment
+    from numerics.evidence.provenance import git_state, package_environment
 
     return {**package_environment(), "git": git_state(), "process": {"pid": os.getpid(), "host": socket.gethostname()}}
 

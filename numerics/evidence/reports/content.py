@@ -4,7 +4,7 @@
 
 Examples
 --------
->>> from numerics.store import CellRecord
+>>> from numerics.evidence.store import CellRecord
 >>> rec = CellRecord("abcd1234", "k", {"M": 2}, 1, {"verdict": "agree", "values": {"q": "4.0"}}, 0.1)
 >>> c = build_content([rec], title="demo", provenance={"toolkit": {"version": "0"}})
 >>> c.report_id.startswith("rep-"), c.table.verdict_counts
@@ -16,10 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from numerics.provenance import utc_now
-from numerics.reports.figures import phase_diagram_png, value_plot_png
-from numerics.reports.table import SweepTable, as_float, sweep_table
-from numerics.store import CellRecord, results_hash
+from numerics.evidence.provenance import utc_now
+from numerics.evidence.reports.figures import phase_diagram_png, value_plot_png
+from numerics.evidence.reports.table import SweepTable, as_float, sweep_table
+from numerics.evidence.store import CellRecord, results_hash
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@
 
 Examples
 --------
->>> from numerics.store import CellRecord
+>>> from numerics.evidence.store import CellRecord
 >>> rec = CellRecord("abcd", "k", {"M": 2}, 1, {"verdict": "agree", "values": {"q": "4.000"}}, 0.1)
 >>> t = sweep_table([rec])
 >>> t.param_keys, t.value_keys, t.rows[0]["q"]
@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from numerics.store import CellRecord
+from numerics.evidence.store import CellRecord
 
 DISPLAY_DIGITS = 12
 
@@ -120,7 +120,7 @@ def display(value: Any, digits: int = DISPLAY_DIGITS) -> str:
     if isinstance(value, str) and as_float(value) is not None and len(value) > digits + 3:
         return f"{float(value):.{digits}g}" if digits <= 16 else value
     if isinstance(value, (list, dict)):
-        from numerics.provenance import canonical_json
+        from numerics.evidence.provenance import canonical_json
 
         return canonical_json(value)
     return str(value)

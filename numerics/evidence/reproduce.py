@@ -37,10 +37,10 @@ from typing import Any
 import mpmath
 
 from theory.errors import InputError
-from numerics.provenance import collect_provenance, content_hash
-from numerics.reports import read_report_metadata
-from numerics.store import CellRecord, ResultStore, resolve_store_path
-from numerics.sweep import get_cell_kind, register_cell_kind, registered_kinds
+from numerics.evidence.provenance import collect_provenance, content_hash
+from numerics.evidence.reports import read_report_metadata
+from numerics.evidence.store import CellRecord, ResultStore, resolve_store_path
+from numerics.evidence.sweep import get_cell_kind, register_cell_kind, registered_kinds
 
 # Modules that register cell kinds at import; imported (when present) before looking a kind up.
 CELL_MODULES = ("numerics.etf_cell", "numerics.rates", "numerics.profiles", "conjecture.cells")
@@ -248,7 +248,7 @@ def reproduce_cell(store: ResultStore, cell_id: str) -> CellReproduction:
     fn = get_cell_kind(rec.kind, rec.function or None)
     start = time.perf_counter()
     try:
-        from numerics.sweep import execute_cell
+        from numerics.evidence.sweep import execute_cell
 
         result, _, _ = execute_cell(fn, rec.params, rec.seed)
     except InputError:

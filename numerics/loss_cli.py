@@ -1,12 +1,10 @@
-"""``twolayer loss`` and ``twolayer verify``: the numerics layer's subcommands.
+"""``twolayer loss``: the exact finite-N population loss of given or drawn networks.
 
     twolayer loss --weights net.json [--method float64|arb|mc|all] [--mc-samples S] [--seed K] [--json]
     twolayer loss --law gaussian --neurons N --dim d --student etf --student-neurons M [--beta B] --seed K
-    twolayer verify --profile smoke|quick|corners|full --out DIR [--seed K] [--workers W]
 
 Weights files (JSON or NPZ: a, W, b, V arrays + activation) are described in numerics.networks.
-User errors (NaN/inf weights, mismatched dimensions, N = 0, unreadable or malformed files, unknown
-profile) raise InputError, which the dispatcher prints on one line with exit status 2.
+User errors (NaN/inf weights, mismatched dimensions, N = 0, unreadable or malformed files) raise InputError, which the dispatcher prints on one line with exit status 2.
 
 Examples
 --------
@@ -96,24 +94,8 @@ def _loss_handler(args) -> int:
     return 0
 
 
-def _verify_handler(args) -> int:
-    from numerics.profiles import get_profile
-    from numerics.verify_report import run_verify
-
-    profile = get_profile(args.profile)
-    workers = None if args.workers is None else _positive_int(args.workers, "workers", 0)
-    outcome = run_verify(profile, args.out, seed=args.seed, n_workers=workers, quiet=args.quiet,
-                         scheduler=args.scheduler, store=args.store)
-    for line in outcome.lines():
-        print(line)
-    print(f"wrote {outcome.paths['markdown']}, {outcome.paths['json']} and "
-          f"{sum(1 for k in outcome.paths if k not in ('markdown', 'json'))} plots in {outcome.wall_seconds:.1f} s",
-          file=sys.stderr if args.quiet else sys.stdout)
-    return 0
-
-
 def register(subparsers) -> None:
-    """Add ``loss`` and ``verify`` to the ``twolayer`` parser."""
+    """Add ``loss`` to the ``twolayer`` parser."""
     p = subparsers.add_parser("loss", help="exact finite-N population loss L_N of given or drawn networks",
                               description="L_N = E_x (f_N(x) - g(x))^2 in closed form (float64 with rounding bound), "
                                           "as a certified arb enclosure, or by Monte Carlo.")
@@ -130,18 +112,3 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed for drawing and Monte Carlo (default 0)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(handler=_loss_handler)
-
-    v = subparsers.add_parser("verify", help="check the predicted finite-N and 1/d rates (report, JSON, plots)",
-                              description="Run the rate checks of a named profile (smoke, quick, full) and write "
-                                          "verify.md, verify.json and log-log plots into --out.")
-    v.add_argument("--profile", default="quick",
-                   help="smoke (seconds), quick (< 2 min), corners (N = 10^4, d = 256; ~10 min) or full (~21 min on 2 cores)")
-    v.add_argument("--out", default="verify-out", help="output directory (default verify-out)")
-    v.add_argument("--seed", type=int, default=20220517, help="sweep seed (default 20220517)")
-    v.add_argument("--workers", default=None, help="0 = serial; k = k local Dask workers (default: auto)")
-    v.add_argument("--quiet", action="store_true", help="no progress bars")
-    v.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
-                   help="send the cells to this existing Dask cluster (default: a local one)")
-    v.add_argument("--store", default=None, metavar="PATH",
-                   help="result store: SQLite file or project directory (default OUT/store)")
-    v.set_defaults(handler=_verify_handler)

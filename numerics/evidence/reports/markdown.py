@@ -2,8 +2,8 @@
 
 Examples
 --------
->>> from numerics.reports.content import build_content
->>> from numerics.store import CellRecord
+>>> from numerics.evidence.reports.content import build_content
+>>> from numerics.evidence.store import CellRecord
 >>> rec = CellRecord("abcd1234", "k", {"M": 2}, 1, {"verdict": "agree", "values": {"q": "4.0"}}, 0.1)
 >>> text = markdown_report(build_content([rec], title="demo", provenance={}))
 >>> text.splitlines()[0], "| `abcd1234` | 2 | agree | 4.0 |" in text
@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import json
 
-from numerics.reports.citation import citation_text
-from numerics.reports.content import ReportContent
-from numerics.reports.table import display
+from numerics.evidence.reports.citation import citation_text
+from numerics.evidence.reports.content import ReportContent
+from numerics.evidence.reports.table import display
 
 
 def _cell(text: str) -> str:

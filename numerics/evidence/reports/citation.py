@@ -2,8 +2,8 @@
 
 Examples
 --------
->>> from numerics.reports.content import build_content
->>> from numerics.store import CellRecord
+>>> from numerics.evidence.reports.content import build_content
+>>> from numerics.evidence.store import CellRecord
 >>> rec = CellRecord("abcd1234", "k", {"M": 2}, 1, {"verdict": "agree"}, 0.1)
 >>> prov = {"toolkit": {"name": "twolayer-compression", "version": "0.1.0"},
 ...         "git": {"commit": "f" * 40, "dirty": False}, "python": {"version": "3.11"}, "packages": {}}
@@ -14,7 +14,7 @@ True
 
 from __future__ import annotations
 
-from numerics.reports.content import ReportContent
+from numerics.evidence.reports.content import ReportContent
 
 PACKAGES_CITED = ("numpy", "scipy", "sympy", "mpmath", "cvxpy", "clarabel", "dask", "pyarrow")
 

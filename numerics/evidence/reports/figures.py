@@ -18,7 +18,7 @@ from typing import Sequence
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from numerics.reports.table import as_float
+from numerics.evidence.reports.table import as_float
 
 # Fixed colours per common verdict (colour-blind safe palette); other verdicts cycle through the rest.
 VERDICT_COLOURS = {

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 from theory.errors import InputError
-from numerics.provenance import canonical_json, content_hash, utc_now
+from numerics.evidence.provenance import canonical_json, content_hash, utc_now
 
 STORE_FILENAME = "twolayer.sqlite"
 DEFAULT_PROJECT_DIR = "twolayer-results"

@@ -11,9 +11,9 @@ Examples
 
 from __future__ import annotations
 
-from numerics.reports.citation import citation_text
-from numerics.reports.content import ReportContent
-from numerics.reports.table import display
+from numerics.evidence.reports.citation import citation_text
+from numerics.evidence.reports.content import ReportContent
+from numerics.evidence.reports.table import display
 
 _ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
