@@ -286,7 +286,8 @@ def evaluate_cell(params: dict, seed: int) -> dict:
     if p.user_frame is not None and etf_v is not None:
         out["user_frame"]["gap_rel"] = (out["user_frame"]["value_signed"] - etf_v) / C
     out["search_signed"] = {"starts": counts, "total_starts": int(starts.shape[0]), "max_iter": p.max_iter,
-                            "best_value": best_v, "hits_of_best": hits, "converged": int(res.converged.sum()),
+                            "best_value": best_v, "best_value_rounding": cost.rounding_bound(best_x, best_beta),
+                            "hits_of_best": hits, "converged": int(res.converged.sum()),
                             "evaluations": int(res.evaluations), "seconds": round(res.seconds, 3),
                             "best_is_etf": etf_exists and _is_etf(best_x),
                             "gap_rel": None if etf_v is None else (best_v - etf_v) / C}
@@ -330,7 +331,7 @@ def evaluate_cell(params: dict, seed: int) -> dict:
         b2 = float(summary.b(best_x[None])[0, 0]) ** 2
         for bd in bounds:
             lp_info[bd.source] = {"valid": bd.valid, "gap_upper_Q": bd.gap_upper, "delta": str(bd.delta),
-                                  "h": [str(h) for h in bd.h[:6]], "intervals": bd.certificate.intervals,
+                                  "h": [str(h) for h in bd.h], "intervals": bd.certificate.intervals,
                                   "lp_status": bd.lp_status, "A_certified": bd.a_certified_str, "Q_etf": bd.q_etf_str}
             if bd.valid and np.isfinite(bd.gap_upper):
                 # L_bound = C - b^2/A, L_ETF = C - b^2/Q: gap = b^2 (Q - A)/(A Q) <= b^2 gap_Q / (A Q)
@@ -352,7 +353,9 @@ def evaluate_cell(params: dict, seed: int) -> dict:
         rp = refine(cost_p, sp_, max_iter=min(p.max_iter, 200))
         j = rp.best
         nonneg_search_gap = (float(rp.values[j]) - etf_v) / C if etf_v is not None else None
-        out["search_nonneg"] = {"total_starts": int(sp_.shape[0]), "best_value": float(rp.values[j]), "gap_rel": nonneg_search_gap,
+        out["search_nonneg"] = {"total_starts": int(sp_.shape[0]), "best_value": float(rp.values[j]),
+                                "best_value_rounding": cost_p.rounding_bound(rp.points[j], rp.betas[j]),
+                                "gap_rel": nonneg_search_gap,
                                 "seconds": round(rp.seconds, 3)}
         if nonneg_search_gap is not None and nonneg_search_gap < -SEARCH_RTOL and ref is not None:
             out["refutation_nonneg"] = _refute(summary, p, rp.points[j], rp.betas[j], ref.closed_form)

@@ -25,6 +25,12 @@ SUBCOMMAND_MODULES = (
     "conjecture.cli",
     "numerics.evidence.cli",
 )
+# Modules that register the report content of their result kinds (numerics.evidence.reports.kinds), so that
+# `store report` and `reproduce` render every kind as its own layer declares it.
+REPORT_KIND_MODULES = (
+    "numerics.etf_report",
+    "conjecture.report",
+)
 
 
 def toolkit_version() -> str:
@@ -56,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in SUBCOMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    for name in REPORT_KIND_MODULES:
+        importlib.import_module(name)
     return parser
 
 

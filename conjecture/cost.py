@@ -96,6 +96,17 @@ class ReducedCost:
             flatc[i] = w[-1] / w[0]
         return beta, cond
 
+    def rounding_bound(self, units: np.ndarray, beta: np.ndarray) -> float:
+        """Forward-error bound of the float64 value Ltilde(beta, V) = C - 2 beta.b + beta^T K beta at one
+        frame (M, d): gamma_n (C + 2 sum |beta_j b_j| + |beta|^T |K| |beta|) with n = M^2 + M + 2 roundings,
+        times 4 for the few-ulp errors of the kernel and b evaluations (Higham, Accuracy and Stability, 3.1)."""
+        K = self.kernel(units[None])[0]
+        b = self.summary.b(units[None])[0]
+        a = np.abs(beta)
+        scale = abs(float(self.summary.constant())) + 2 * float(np.sum(a * np.abs(b))) + float(a @ np.abs(K) @ a)
+        n = units.shape[0] ** 2 + units.shape[0] + 2
+        return float(4 * n * np.finfo(float).eps * scale)
+
     def evaluate(self, units: np.ndarray) -> CostValue:
         """F (or F_+), beta*, the Riemannian gradient and cond(K) at unit-row frames (B, M, d)."""
         kern = dual_kernel(self.summary.activation)

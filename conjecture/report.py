@@ -1,123 +1,227 @@
-"""Reports of a conjecture sweep: Markdown, JSON, a LaTeX table and the phase-diagram PNG, written into one folder."""
+"""What a conjecture report shows: both verdicts of every (M, d) cell with their evidence, and the studies.
+
+Registered for kind ``conjecture-cell`` with ``numerics.evidence.reports.kinds``; the polygon (d = 2) and
+tilt (regime II) studies become report sections through ``polygon_section`` and ``tilt_section``.
+
+Every number is shown with its bound: F_ETF from the closed form (digits agreeing with the exact ETF in
+mpmath), the best value found with its float64 rounding bound (a loss is >= 0: a value within its bound
+of 0 is printed as 0), gaps relative to C_target against the search tolerance, certificates against
+the proof tolerance.
+"""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+from typing import Sequence
 
-from conjecture.phase_plot import phase_plot
 from conjecture.verdict import PROOF_RTOL, SEARCH_RTOL
+from numerics.evidence.reports.figures import value_plot_png, verdict_map_png
+from numerics.evidence.reports.kinds import register_report_kind
+from numerics.evidence.reports.model import Figure, KindContent, Section, Table, VerdictTally
+from numerics.evidence.store import CellRecord
+from theory.loss_text import loss_text
 
-try:
-    from numerics.evidence.provenance import content_hash, to_jsonable
-except ImportError:  # pragma: no cover - numerics is part of the toolkit
-    to_jsonable = lambda x: x  # noqa: E731
-    content_hash = lambda x: ""  # noqa: E731
-
-
-def _g(x) -> str:
-    """A number as %.4g, or the stored text for non-finite values (JSON keeps them as strings or None)."""
-    return f"{x:.4g}" if isinstance(x, (int, float)) else str(x)
-
-
-def _fmt(x, n=3) -> str:
-    if x is None:
-        return "-"
-    if isinstance(x, float):
-        return f"{x:.{n}e}"
-    return str(x)
+KIND = "conjecture-cell"
+NORMALISATION = ("abar = E[a||w||] = 1: every F is Ltilde / abar^2 (regime I: C_target = c_d); gaps are relative to "
+                 "C_target; regime II tilts are ||m|| / abar")
+VERDICT_COLUMNS = (("beta >= 0", "verdict_nonneg"), ("signed beta", "verdict_signed"))
 
 
-def cell_line(c: dict) -> str:
-    """One Markdown table row for a cell."""
+def _where(c: dict) -> str:
     p = c["params"]
+    return f"M={p['M']} d={p['d']}"
+
+
+def etf_text(c: dict, digits: int = 16) -> str:
+    """F_ETF as shown: the closed form to ``digits`` digits, or the best sampled orientation (regime III)."""
+    etf = c.get("etf") or {}
+    if "closed_form" in etf:
+        agree = etf.get("digits_agree")
+        tail = "" if agree is None else f" ({agree:.0f} digits vs exact ETF)"
+        return _digits(etf["closed_form"], digits) + tail
+    if "sampled_orientations_min" in etf:
+        return f"{etf['sampled_orientations_min']:.12g} (best sampled orientation, not certified)"
+    return "- (no ETF)"
+
+
+def _digits(decimal: str, digits: int) -> str:
+    """A decimal string cut to ``digits`` significant digits (not rounded past what it states)."""
+    s = str(decimal)
+    mant = s.split("e")[0]
+    count, out = 0, []
+    for ch in mant:
+        out.append(ch)
+        if ch.isdigit() and (count or ch != "0"):
+            count += 1
+            if count >= digits:
+                break
+    return "".join(out) + ("e" + s.split("e")[1] if "e" in s else "")
+
+
+def best_text(c: dict) -> str:
+    """The best signed-beta value found, never negative, with its float64 rounding bound."""
     s = c["search_signed"]
-    pol = c.get("polish", {})
-    hess = pol.get("hessian") or {}
-    hess_s = f"{hess.get('negative', '-')}/{hess.get('zero', '-')}/{hess.get('positive', '-')}" if hess else "-"
-    digits = pol.get("digits_vs_closed_form") if pol.get("is_etf") else None  # only meaningful at the ETF
-    etf = c.get("etf", {})
-    etf_val = etf.get("closed_form", etf.get("sampled_orientations_min", "-"))
-    etf_val = f"{float(etf_val):.12g}" if etf_val not in ("-", None) else "-"
-    return (f"| {p['M']} | {p['d']} | {c['verdict_nonneg']} | {c['verdict_signed']} | {etf_val} | {_g(s['best_value'])} | "
-            f"{_fmt(s['gap_rel'])} | {_fmt(c.get('certified_gap_rel'))} | {'-' if digits is None else f'{digits:.1f}'} | "
-            f"{pol.get('ones_Kinv_ones', '-')} | {hess_s} | {s['total_starts']} ({s['hits_of_best']} hit best) | {c['seconds']:.1f} |")
+    bound = s.get("best_value_rounding")
+    if bound is None:
+        return f"{s['best_value']:.15g} (float64)"
+    return loss_text(float(s["best_value"]), float(bound), digits=15)
 
 
-def markdown(cells: list[dict], *, title: str, meta: dict, studies: dict | None = None) -> str:
-    lines = [f"# {title}", ""]
-    for k, v in meta.items():
-        lines.append(f"- **{k}**: {v}")
-    lines += ["", "Verdicts: PROVEN = certified (interval arithmetic) lower bound within "
-              f"{PROOF_RTOL:g} (relative to C_target) of the ETF value; SUPPORTED = no frame found below the ETF value - "
-              f"{SEARCH_RTOL:g} C_target after the stated search; REFUTED = rational frame certified below; NOT_APPLICABLE = M > d + 1.",
-              "Columns: gap = (best found - ETF)/C_target; cert gap = (ETF - certified bound)/C_target, beta >= 0; "
-              "digits = agreement of the mpmath-polished best frame with the closed form (relative); "
-              "1^T K^-1 1 from the polished frame; Hessian = negative/zero/positive eigenvalues of the Riemannian Hessian "
-              "(beta optimised) at the polished point.", "",
-              "| M | d | beta>=0 | signed | F_ETF | best found | gap | cert gap | digits | 1^T K^-1 1 | Hessian -/0/+ | starts | s |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    lines += [cell_line(c) for c in sorted(cells, key=lambda c: (c["params"]["M"], c["params"]["d"]))]
-    na = [c for c in cells if not c["etf_exists"]]
-    if na:
-        lines += ["", "## Best configurations where the ETF does not exist (M > d + 1)", ""]
-        for c in sorted(na, key=lambda c: (c["params"]["M"], c["params"]["d"])):
-            b = c["best_configuration"]
-            lines.append(f"- M = {c['params']['M']}, d = {c['params']['d']}: F = {_g(c['search_signed']['best_value'])}; "
-                         f"Gram eigenvalues {b['gram_eigenvalues']}; inner-product histogram on [-1, 1] (10 bins) "
-                         f"{b['inner_product_histogram']}; beta {b['beta']}")
-    sdp = [c for c in cells if "sdp_signed" in c]
-    if sdp:
-        lines += ["", "## Signed beta: sign-pattern SDP bounds A_k (lower bounds on u^T K u / (sum u)^2, k negative signs)", "",
-                  "A bound proves the signed conjecture for pattern k only if A_k >= (kappa(1) + (M-1) kappa(rho0))/M; k = 0 "
-                  "reproduces the Delsarte bound, k >= 1 gives A_k ~ 0 (no information: the chord relaxation is too weak).", ""]
-        for c in sdp:
-            vals = ", ".join(f"k={s['negatives']}: {_g(s['A_k'])}{'' if s['kkt_ok'] else ' (KKT FAILED)'}{'' if s['note'] in ('optimal',) else ' [' + str(s['note']) + ']'}" for s in c["sdp_signed"])
-            lines.append(f"- M = {c['params']['M']}, d = {c['params']['d']}: {vals}")
-    ref = [c for c in cells if "refutation_signed" in c or "refutation_nonneg" in c]
-    if ref:
-        lines += ["", "## Refutations (frames below the ETF value)", ""]
-        for c in ref:
-            for key in ("refutation_signed", "refutation_nonneg"):
-                if key in c:
-                    r = c[key]
-                    lines.append(f"- M = {c['params']['M']}, d = {c['params']['d']} ({key}): certified = {r['certified']}; "
-                                 f"Ltilde in {r.get('value_enclosure', '-')} vs F_ETF in {r.get('etf_enclosure', '-')}")
-    if studies:
-        lines += ["", "## Studies", "", "```json", json.dumps(to_jsonable(studies), indent=1)[:20000], "```"]
-    return "\n".join(lines) + "\n"
+def gap_text(c: dict) -> str:
+    gap = c["search_signed"].get("gap_rel")
+    if gap is None:
+        return "-"
+    side = "within" if gap >= -SEARCH_RTOL else "BELOW by more than"
+    return f"{gap:+.1e} ({side} {SEARCH_RTOL:g})"
 
 
-def latex_table(cells: list[dict], *, caption: str) -> str:
+def certificate_text(c: dict) -> str:
+    """The certificate behind the verdicts, with its tolerance."""
+    parts = []
+    if "zero_loss_certificate" in c:
+        parts.append("F_ETF = 0 exactly and Ltilde >= 0")
+    gap = c.get("certified_gap_rel")
+    if c.get("verdict_nonneg") == "PROVEN" and gap is not None and "zero_loss_certificate" not in c:
+        valid = [k for k, b in (c.get("bounds_nonneg") or {}).items() if b.get("valid")]
+        parts.append(f"{', '.join(valid) or 'bound'}: gap {max(gap, 0.0):.1e} <= {PROOF_RTOL:g} (interval)")
+    for key, label in (("refutation_nonneg", "beta >= 0"), ("refutation_signed", "signed")):
+        ref = c.get(key)
+        if ref is not None:
+            parts.append(f"{label} counterexample " + ("certified (interval)" if ref.get("certified") else "NOT certified"))
+    return "; ".join(parts) or "none"
+
+
+def _tallies(cells: Sequence[dict]) -> tuple[VerdictTally, ...]:
+    out = []
+    for label, key in VERDICT_COLUMNS:
+        counts: dict[str, int] = {}
+        certified = []
+        for c in sorted(cells, key=lambda c: (c["params"]["M"], c["params"]["d"])):
+            v = c[key]
+            counts[v] = counts.get(v, 0) + 1
+            if v in ("PROVEN", "REFUTED"):
+                certified.append(f"{_where(c)} {v}")
+        out.append(VerdictTally(KIND, label, counts, tuple(certified)))
+    return tuple(out)
+
+
+def _main_table(cells: Sequence[dict], records: dict) -> Table:
     rows = []
-    for c in sorted(cells, key=lambda c: (c["params"]["M"], c["params"]["d"])):
-        p = c["params"]
-        rows.append(f"{p['M']} & {p['d']} & {c['verdict_nonneg'].replace('_', ' ')} & {c['verdict_signed'].replace('_', ' ')} & "
-                    f"{_g(c['search_signed']['best_value'])} \\\\")
-    return ("\\begin{table}[ht]\n\\centering\n\\begin{tabular}{rrllr}\n\\hline\n"
-            "$M$ & $d$ & $\\beta \\ge 0$ & signed $\\beta$ & best $F$ \\\\\n\\hline\n" + "\n".join(rows) +
-            f"\n\\hline\n\\end{{tabular}}\n\\caption{{{caption}}}\n\\end{{table}}\n")
+    for c in cells:
+        p, s = c["params"], c["search_signed"]
+        rows.append((str(p["M"]), str(p["d"]), c["verdict_nonneg"], c["verdict_signed"], etf_text(c), best_text(c),
+                     gap_text(c), certificate_text(c), f"{s['total_starts']} ({s['hits_of_best']} at best)",
+                     records[id(c)]))
+    return Table("Verdicts and evidence per cell",
+                 ("M", "d", "beta >= 0", "signed beta", "F_ETF (abar = 1)", "best found, signed beta", "gap / C_target",
+                  "certificate", "starts", "cell"), tuple(rows),
+                 f"PROVEN: an interval-certified lower bound within {PROOF_RTOL:g} (relative to C_target) of F_ETF. "
+                 f"SUPPORTED: the stated search found nothing below F_ETF - {SEARCH_RTOL:g} C_target. REFUTED: a rational "
+                 "frame certified below F_ETF. NOT_APPLICABLE: M > d + 1 (no simplex ETF). "
+                 "The full-precision values are in report.json.")
 
 
-def write_reports(cells: list[dict], out: str | Path, *, title: str, meta: dict, provenance: dict | None = None,
-                  studies: dict | None = None, stem: str = "conjecture") -> dict:
-    """Write <stem>.md, <stem>.json, <stem>.tex, <stem>_phase.png into ``out``; returns the paths."""
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    payload = {"title": title, "meta": meta, "provenance": provenance or {}, "cells": cells, "studies": studies or {}}
-    payload = to_jsonable(payload)
-    payload["content_hash"] = content_hash({"cells": payload["cells"], "studies": payload["studies"]})
-    paths = {"json": folder / f"{stem}.json", "markdown": folder / f"{stem}.md", "latex": folder / f"{stem}.tex",
-             "png": folder / f"{stem}_phase.png"}
-    paths["json"].write_text(json.dumps(payload, indent=1, default=str) + "\n", encoding="utf-8")
-    md = markdown(cells, title=title, meta={**meta, "content hash": payload["content_hash"]}, studies=studies)
-    if provenance:
-        prov = {k: provenance.get(k) for k in ("toolkit", "git", "python", "argv", "seeds", "timestamp_utc", "sweep") if k in provenance}
-        md += "\n## Provenance\n\n```json\n" + json.dumps(to_jsonable(prov), indent=1, default=str) + "\n```\n"
-    paths["markdown"].write_text(md, encoding="utf-8")
-    paths["latex"].write_text(latex_table(cells, caption=title), encoding="utf-8")
-    if cells:
-        phase_plot(cells, paths["png"], title=title)
-    else:
-        paths.pop("png")
-    return {k: str(v) for k, v in paths.items()}
+def _compact(cells: Sequence[dict]) -> Table:
+    rows = tuple((str(c["params"]["M"]), str(c["params"]["d"]), c["verdict_nonneg"].replace("_", " "),
+                  c["verdict_signed"].replace("_", " "), etf_text(c, 13).split(" (")[0],
+                  gap_text(c).split(" (")[0], certificate_text(c)) for c in cells)
+    return Table("ETF conjecture: verdicts per cell (abar = 1)",
+                 ("M", "d", "beta >= 0", "signed", "F_ETF", "gap found", "certificate (tolerance)"), rows,
+                 f"gap found = (best - F_ETF)/C_target, SUPPORTED within {SEARCH_RTOL:g}; "
+                 f"proof tolerance {PROOF_RTOL:g} relative.")
+
+
+def _figures(cells: Sequence[dict]) -> tuple[Figure, ...]:
+    points = [{"M": c["params"]["M"], "d": c["params"]["d"], "verdict_nonneg": c["verdict_nonneg"],
+               "verdict_signed": c["verdict_signed"]} for c in cells]
+    figs = [Figure("verdicts.png", "Verdicts per (M, d): beta >= 0 (left) and signed beta (right)",
+                   verdict_map_png(points, "M", "d", VERDICT_COLUMNS, xlabel="M (compressed width)",
+                                   ylabel="d (input dimension)"))]
+    series: dict[str, list] = {}
+    for c in cells:
+        C = c.get("C_target") or 0.0
+        if C > 0:
+            val = max(float(c["search_signed"]["best_value"]), 0.0) / C
+            series.setdefault(f"M = {c['params']['M']}", []).append((c["params"]["d"], val, None))
+    if len({c["params"]["d"] for c in cells}) > 1 and series:
+        figs.append(Figure("values.png", "Relative loss of the best frame found (signed beta), against d, one line per M",
+                           value_plot_png(series, xlabel="d (input dimension)",
+                                          ylabel="best Ltilde / C_target", title="best found, relative to C_target")))
+    return tuple(figs)
+
+
+def _no_etf_table(cells: Sequence[dict]) -> Table | None:
+    rows = []
+    for c in cells:
+        if c["etf_exists"] or "best_configuration" not in c:
+            continue
+        b = c["best_configuration"]
+        inner = b.get("distinct_inner_products", [])
+        shown = ", ".join(f"{v:g}" for v in inner[:6]) + (" ..." if len(inner) > 6 else "")
+        rows.append((str(c["params"]["M"]), str(c["params"]["d"]), best_text(c),
+                     ", ".join(f"{v:.4g}" for v in b["gram_eigenvalues"]), shown,
+                     ", ".join(f"{v:.4g}" for v in b["beta"])))
+    if not rows:
+        return None
+    return Table("Best configurations found where no ETF exists (M > d + 1)",
+                 ("M", "d", "best F (abar = 1)", "Gram eigenvalues", "inner products", "beta"), tuple(rows),
+                 "Described, not certified: the best frame of the multi-start search.")
+
+
+def _sdp_table(cells: Sequence[dict]) -> Table | None:
+    rows = []
+    for c in cells:
+        for s in c.get("sdp_signed", ()):
+            A = s.get("A_k")
+            rows.append((str(c["params"]["M"]), str(c["params"]["d"]), str(s["negatives"]),
+                         "-" if A is None else f"{A:.6g}", "ok" if s["kkt_ok"] else "FAILED", str(s["note"])))
+    if not rows:
+        return None
+    return Table("Signed beta: sign-pattern SDP lower bounds A_k on u^T K u / (sum u)^2 (k negative signs)",
+                 ("M", "d", "k", "A_k", "KKT", "solver note"), tuple(rows),
+                 "Reported, not used for any verdict: A_k proves pattern k only if A_k >= (kappa(1) + (M-1) kappa(rho0))/M; "
+                 "k >= 1 gives A_k ~ 0 (the relaxation carries no information).")
+
+
+def conjecture_content(records: Sequence[CellRecord]) -> KindContent:
+    """The report content of ``conjecture-cell`` records."""
+    recs = sorted(records, key=lambda r: (r.result["params"]["M"], r.result["params"]["d"]))
+    cells = [r.result for r in recs]
+    ids = {id(r.result): r.cell_id for r in recs}
+    tables = [_main_table(cells, ids)]
+    tables += [t for t in (_no_etf_table(cells), _sdp_table(cells)) if t is not None]
+    regimes = sorted({c["params"]["regime"] for c in cells})
+    acts = sorted({c["params"]["activation"] for c in cells})
+    para = (f"Regime {', '.join(regimes)}, activation {', '.join(acts)}. Two verdicts per cell: output weights "
+            "beta >= 0 and signed beta (the paper's conjecture).")
+    section = Section("ETF conjecture: cells", (para,), tuple(tables), _figures(cells))
+    return KindContent(KIND, (section,), _tallies(cells), _compact(cells), NORMALISATION)
+
+
+def polygon_section(study: dict) -> Section:
+    """The d = 2 study: where the regular M-gon is optimal."""
+    tol = study.get("tolerance_rel", SEARCH_RTOL)
+    rows = tuple((str(r["M"]), "optimal" if r["polygon_optimal"] else "NOT optimal",
+                  _digits(str(r["polygon_value"]), 16), _digits(str(r["best_value"]), 16), f"{r['polygon_minus_best_rel']:+.2e}", r["random_starts_reaching_best"],
+                  ", ".join(f"{g:.1f}" for g in r["best_gaps_deg"])) for r in study["rows"])
+    table = Table("Regular M-gon against the best frame found (d = 2, abar = 1)",
+                  ("M", "regular M-gon", "F(M-gon), polished", "F(best), polished", "(M-gon - best)/C_target",
+                   "random starts at best", "best: angular gaps (deg)"), rows,
+                  f"'optimal' means M-gon - best <= {tol:g} C_target after the search; values polished in mpmath at "
+                  f"{study.get('dps')} digits.")
+    return Section(f"Study: polygons in d = 2 ({study['activation']})", tables=(table,))
+
+
+def tilt_section(studies: Sequence[dict]) -> Section:
+    """The regime II study: where the optimum changes type (an antipodal pair along m appears)."""
+    rows = tuple((str(s["M"]), str(s["d"]), f"{s['threshold']:.9f}",
+                  f"{s['threshold_bracket'][1] - s['threshold_bracket'][0]:.1e}", f"{s['tilt_angle_at_threshold_deg']:.4f}",
+                  str(s["F_B"])[:18], "agree" if s["checks_agree"] else "disagree") for s in studies)
+    table = Table("Type change of the regime II optimum (abar = 1)",
+                  ("M", "d", "||m||/abar at the change", "bracket width", "tilt angle (deg)", "F_B (antipodal type)",
+                   "free search at 0.9x and 1.1x"), rows,
+                  "Bisection of F_A(r) = F_B; 'agree' means a free search on each side finds the predicted type and "
+                  "value within 1e-9.")
+    return Section("Study: regime II tilt threshold", tables=(table,))
+
+
+register_report_kind(KIND, conjecture_content)

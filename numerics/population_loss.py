@@ -74,7 +74,11 @@ class LossStatus(enum.Enum):
 class LossResult:
     """L_N(theta) with its error bound, the three terms, and how it was computed.
 
-    ``terms`` = (target-target, -2 x cross, student-student); ``value`` = their sum.
+    ``terms`` = (target-target, -2 x cross, student-student); ``value`` = their sum (for Monte Carlo:
+    the sample means of f^2, -2 f g and g^2, whose sum is ``value`` up to rounding, with their standard
+    errors in ``term_errors``).  A certified result also has ``enclosure`` = (lower, upper) as decimal
+    strings rounded outwards (the lower end clamped at 0 when the ball reaches below it, said in
+    ``note``) and ``ball``, arb's own ``[mid +/- rad]`` with the digits the radius leaves.
     """
 
     value: float
@@ -90,14 +94,24 @@ class LossResult:
     seed: int | None = None
     source: str = LOSS_FORMULA
     enclosure: tuple[str, str] | None = field(default=None)
+    ball: str | None = None
+    note: str | None = None
+    term_errors: tuple[float, float, float] | None = None
 
     def as_dict(self) -> dict:
-        """JSON-ready view."""
-        return {"value": self.value, "error_bound": self.error_bound, "terms": list(self.terms),
-                "method": self.method, "precision": self.precision, "status": self.status.name,
-                "n_target": self.n_target, "n_student": self.n_student, "dim": self.dim,
-                "activation": self.activation, "seed": self.seed, "source": self.source,
-                "enclosure": list(self.enclosure) if self.enclosure else None}
+        """JSON-ready view (every number finite; the optional fields only where they are set)."""
+        out = {"value": self.value, "error_bound": self.error_bound, "terms": list(self.terms),
+               "method": self.method, "precision": self.precision, "status": self.status.name,
+               "n_target": self.n_target, "n_student": self.n_student, "dim": self.dim,
+               "activation": self.activation, "seed": self.seed, "source": self.source,
+               "enclosure": list(self.enclosure) if self.enclosure else None}
+        if self.ball is not None:
+            out["ball"] = self.ball
+        if self.note is not None:
+            out["note"] = self.note
+        if self.term_errors is not None:
+            out["term_errors"] = list(self.term_errors)
+        return out
 
 
 def scaled_units(weights: np.ndarray, degree: int) -> tuple[np.ndarray, np.ndarray]:

@@ -19,11 +19,13 @@ def test_small_run_writes_reports(tmp_path, capsys):
     code, out, err = _run(["conjecture", "--M", "2-3", "--d", "2", "--starts", "4", "--polish-dps", "0", "--no-sdp",
                            "--workers", "0", "--quiet", "--out", str(tmp_path)], capsys)
     assert code == 0, err
-    for name in ("conjecture.md", "conjecture.json", "conjecture.tex", "conjecture_phase.png"):
-        assert (tmp_path / name).stat().st_size > 0
-    data = json.loads((tmp_path / "conjecture.json").read_text())
-    assert [c["verdict_nonneg"] for c in data["cells"]] == ["PROVEN", "PROVEN"]
-    assert data["provenance"]["seeds"] == [0] and all("seed" in c for c in data["cells"])
+    run = tmp_path / "latest"
+    for name in ("report.md", "report.json", "report.tex", "report.html", "CITATION.txt", "verdicts.png"):
+        assert (run / name).stat().st_size > 0
+    data = json.loads((run / "report.json").read_text())
+    assert [c["result"]["verdict_nonneg"] for c in data["cells"]] == ["PROVEN", "PROVEN"]
+    assert data["run_provenance"]["seeds"] == [0] and all("seed" in c for c in data["cells"])
+    assert data["shown"] == {"conjecture-cell: beta >= 0": {"PROVEN": 2}, "conjecture-cell: signed beta": {"SUPPORTED": 2}}
     assert "PROVEN" in out
 
 
@@ -62,5 +64,5 @@ def test_default_run_under_60_seconds(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     t0 = time.perf_counter()
     code, out, err = _run(["conjecture"], capsys)
-    assert code == 0 and (tmp_path / "conjecture_out" / "conjecture.md").exists()
+    assert code == 0 and (tmp_path / "conjecture_out" / "latest" / "report.md").exists()
     assert time.perf_counter() - t0 < 60

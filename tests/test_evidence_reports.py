@@ -13,6 +13,7 @@ import subprocess
 import numpy as np
 import pytest
 
+from numerics import etf_report  # noqa: F401  (registers the report content of the etf-value kind)
 from numerics.etf_cell import KIND, etf_cell
 from numerics.evidence.progress import ProgressBar
 from numerics.evidence.reports import read_report_metadata, write_sweep_reports
@@ -29,13 +30,13 @@ CELLS = [{"activation": a, "M": M, "d": d, "dps": 20} for a in ("relu", "abs") f
 def bundle(tmp_path_factory):
     base = tmp_path_factory.mktemp("rep")
     out = run_sweep(etf_cell, CELLS, kind=KIND, store=base, seed=4, n_workers=0, quiet=True)
-    b = write_sweep_reports(out, base / "report", title="ETF values & <checks>", x="M", y="d", value="ltilde_star")
+    b = write_sweep_reports(out, base / "report", title="ETF values & <checks>")
     return out, b
 
 
 def test_all_forms_are_written_and_name_the_same_evidence(bundle):
     out, b = bundle
-    assert set(b.paths) == {"html", "markdown", "latex", "citation", "json"}
+    assert {"html", "markdown", "latex", "citation", "json", "verdicts.png"} == set(b.paths)
     assert b.content_hash == out.content_hash and b.report_id == "rep-" + out.content_hash[7:19]
     meta = json.loads(b.paths["json"].read_text())
     assert meta["cell_ids"] == [r.cell_id for r in out.records]
@@ -55,10 +56,11 @@ def test_markdown_and_latex_tables_hold_every_cell(bundle):
     md = b.paths["markdown"].read_text()
     tex = b.paths["latex"].read_text()
     for r in out.records:
-        assert re.search(rf"^\| `{r.cell_id}` \|", md, re.M)
-        assert rf"\texttt{{{r.cell_id}}}" in tex
+        assert re.search(rf"\| {r.cell_id} \|$", md, re.M)
+        q = r.result["values"]["one_K_inv_one"][:etf_report.SHOWN_DIGITS + 2]
+        assert f"{r.params['M']} & {r.params['d']} & {q} &" in tex
     assert tex.count(r"\begin{") == tex.count(r"\end{")
-    assert r"ETF values \& <checks>" in tex  # escaped for LaTeX
+    assert r"ETF values \& $<$checks$>$" in tex  # escaped for LaTeX
     cite = b.paths["citation"].read_text()
     assert "@misc{twolayer-" + b.report_id in cite and "git " in cite and "Python " in cite
 
@@ -69,7 +71,7 @@ def test_html_is_self_contained_with_embedded_figures(bundle):
     assert "ETF values &amp; &lt;checks&gt;" in page
     assert not re.search(r"(src|href)=['\"](https?:|//|file:)", page)
     images = re.findall(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", page)
-    assert len(images) == 2
+    assert len(images) == 1
     for img in images:
         assert base64.b64decode(img)[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -97,7 +99,7 @@ def test_html_renders_in_headless_chromium(bundle, tmp_path):
                          timeout=CHROMIUM_TIMEOUT_S)
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert "<title>ETF values &amp; &lt;checks&gt;</title>" in dom.stdout  # the page was parsed and loaded
-    assert len(re.findall(r"<img class=\"twolayer-figure\"", dom.stdout)) == 2
+    assert len(re.findall(r"<img class=\"twolayer-figure\"", dom.stdout)) == 1
     assert 'id="citation"' in dom.stdout
     shot = tmp_path / "shot.png"
     proc = subprocess.run(_chromium_cmd(exe, tmp_path / "p2") + [f"--screenshot={shot}", "--window-size=1280,1000",
@@ -154,4 +156,4 @@ def test_store_report_rewrites_the_same_report_from_the_store(bundle, tmp_path, 
     out, b = bundle
     assert main(["store", "report", "--store", out.store_path, "--run", out.run_id, "--out", str(tmp_path)]) == 0
     assert b.report_id in capsys.readouterr().out  # same cells, same results: same report id
-    assert json.loads((tmp_path / "report.json").read_text())["cell_ids"] == [r.cell_id for r in out.records]
+    assert json.loads((tmp_path / "latest" / "report.json").read_text())["cell_ids"] == [r.cell_id for r in out.records]

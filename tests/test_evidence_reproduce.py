@@ -27,12 +27,12 @@ def earlier_report(tmp_path_factory):
     """A sweep and its report written by an earlier, separate `twolayer etf-sweep` process."""
     base = tmp_path_factory.mktemp("repro")
     proc = subprocess.run(
-        [sys.executable, "-m", "conjecture.command_line", "etf-sweep", "--neurons", "2..4", "--dims", "3",
-         "--activations", "relu,leaky_relu(1/10)", "--dps", str(DPS), "--seed", "9", "--workers", "0",
+        [sys.executable, "-m", "conjecture.command_line", "etf-sweep", "--M", "2..4", "--d", "3",
+         "--activation", "relu,leaky_relu(1/10)", "--dps", str(DPS), "--seed", "9", "--workers", "0",
          "--store", str(base), "--out", str(base / "report"), "--quiet"],
         cwd=REPO, capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT_S)
     assert proc.returncode == 0, proc.stderr
-    meta = json.loads((base / "report" / "report.json").read_text())
+    meta = json.loads((base / "report" / "latest" / "report.json").read_text())
     return base, meta
 
 
@@ -68,7 +68,7 @@ def test_reproduce_whole_report_by_id_and_by_file(earlier_report, capsys):
     out = capsys.readouterr().out
     assert f"{len(meta['cell_ids'])}/{len(meta['cell_ids'])} cells reproduce" in out
     # the HTML file carries its store path, so no --store is needed
-    assert main(["reproduce", str(base / "report" / "report.html"), "--max-cells", "2", "--json"]) == 0
+    assert main(["reproduce", str(base / "report" / "latest" / "report.html"), "--max-cells", "2", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["status"] == "match" and len(summary["cells"]) == 2
 

@@ -24,7 +24,7 @@ SUBPROCESS_TIMEOUT_S = 90  # a whole CLI sweep below takes a few seconds; this o
 
 
 def _sweep_cmd(store: Path, neurons: str, dims: str, dps: int, seed: int = 3) -> list[str]:
-    return [sys.executable, "-m", "conjecture.command_line", "etf-sweep", "--neurons", neurons, "--dims", dims,
+    return [sys.executable, "-m", "conjecture.command_line", "etf-sweep", "--M", neurons, "--d", dims,
             "--dps", str(dps), "--seed", str(seed), "--workers", "0", "--store", str(store), "--quiet"]
 
 

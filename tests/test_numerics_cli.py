@@ -32,7 +32,7 @@ def test_loss_from_file_round_trip(tmp_path, rng, capsys, suffix):
 
 
 def test_loss_all_methods_agree(capsys):
-    assert main(["loss", "--neurons", "40", "--dim", "4", "--method", "all", "--mc-samples", "40000",
+    assert main(["loss", "--N", "40", "--d", "4", "--method", "all", "--mc-samples", "40000",
                  "--seed", "2", "--json"]) == 0
     f64, ball, mc = json.loads(capsys.readouterr().out)
     assert abs(f64["value"] - ball["value"]) <= f64["error_bound"] + ball["error_bound"]
@@ -83,7 +83,9 @@ def test_bad_weights_file_one_line_exit_2(tmp_path, capsys, kind, message):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["loss", "--neurons", "0"], "argument neurons"),
+    (["loss", "--N", "0"], "argument N"),
+    (["loss", "--M", "0"], "argument M"),
+    (["loss", "--d", "100001"], "argument d"),
     (["loss", "--law", "cauchy"], "law"),
     (["loss", "--method", "exactly"], "argument method"),
     (["loss", "--beta", "nan"], "argument beta"),

@@ -8,6 +8,7 @@ J_n(th) = (-1)^n sin(th)^(2n+1) (1/sin th d/dth)^n ((pi - th)/sin th).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable
@@ -27,7 +28,7 @@ def arccos_kernel(n: int) -> sp.Expr:
     """k_n(rho) = J_n(arccos rho) / (2 pi), derived symbolically from the J_n recursion.
 
     References: Cho & Saul, "Kernel methods for deep learning", NIPS 2009, eq. (7);
-    MODEL.md section 2 for n = 1.
+    docs/model.md, 'Dual kernel'; docs/derivations.md, '2. Dual kernels'.
 
     Examples
     --------
@@ -84,6 +85,8 @@ class DualKernel:
     _mp_prime: Callable = field(repr=False, compare=False)
     tail_bound: sp.Expr = sp.Integer(0)
     method: str = "closed form (arc-cosine kernel)"
+    # n + 1 for a closed form of degree n (see guard_digits); 0 for the truncated series
+    guard_order: int = 0
 
     @property
     def at_one(self) -> sp.Expr:
@@ -103,19 +106,52 @@ class DualKernel:
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.broadcast_to(self._np_prime(r), r.shape).astype(float)
 
-    def mp(self, rho, dps: int = 30):
-        """kappa(rho) in mpmath at ``dps`` digits (rho clipped to [-1, 1])."""
-        with mpmath.workdps(dps):
+    def guard_digits(self, rho, dps: int = 30) -> int:
+        """Extra working digits for ``mp``/``mp_prime`` at rho: 10 + ceil(guard_order * log10(1 / (1 - |rho|))).
+
+        Why this many: near rho = -1 the closed form adds terms of size O(g^(1/2)), g = 1 - |rho| (sqrt(1 - rho^2)
+        and pi - acos(rho)), whose rounding errors are O(10^-p g^-(1/2)) at p working digits (1 - rho^2 loses
+        log10(1/g) digits, and its square root halves the relative error), while the value k_n(rho) is
+        O(g^(n+1/2)). The relative error is therefore O(10^-p g^-(n+1)): n + 1 = ``guard_order`` digits per decade
+        of g, plus 10 digits for the constant factors. The derivative (degree n - 1, or 1/sqrt(1 - rho^2) for the
+        step) loses no more. Near rho = +1 the same count bounds the error of the k_n(-rho) part of a mixture,
+        which is small next to the total. The truncated series (``guard_order`` 0) needs no extra digits near
+        the ends. g is read at dps + 20 digits; g = 0 (rho = +-1, where every term vanishes exactly) needs none.
+        """
+        if self.guard_order == 0:
+            return 10
+        with mpmath.workdps(dps + 20):
+            gap = 1 - abs(mpmath.mpf(rho))
+            if gap <= 0:
+                return 10
+            # mag(g) = floor(log2 g) + 1 (an upper bound on log2 g), so -mag(g) + 1 >= log2(1/g) bounds it safely
+            decades = max(0, -mpmath.mag(gap) + 1) * 0.30103
+        return 10 + int(math.ceil(self.guard_order * decades))
+
+    def _at(self, fn, rho, dps: int):
+        with mpmath.workdps(dps + self.guard_digits(rho, dps)):
             r = mpmath.mpf(rho)
             r = min(max(r, mpmath.mpf(-1)), mpmath.mpf(1))
-            return +self._mp(r)
+            try:
+                value = fn(r)
+            except ZeroDivisionError:  # 1/sqrt(1 - rho^2) of the step's derivative at rho = +-1
+                value = mpmath.inf
+        with mpmath.workdps(dps):
+            return +value
+
+    def mp(self, rho, dps: int = 30):
+        """kappa(rho) in mpmath, correct to ``dps`` significant digits (rho clipped to [-1, 1]).
+
+        rho (a number or a decimal string) is read at the working precision, dps plus ``guard_digits``, which
+        absorbs the cancellation of the closed form near rho = -1 (at rho = -0.999999 and 40 digits, ReLU kept
+        29 digits and ReLU^3 17 before the guard).
+        """
+        return self._at(self._mp, rho, dps)
 
     def mp_prime(self, rho, dps: int = 30):
-        """kappa'(rho) in mpmath at ``dps`` digits."""
-        with mpmath.workdps(dps):
-            r = mpmath.mpf(rho)
-            r = min(max(r, mpmath.mpf(-1)), mpmath.mpf(1))
-            return +self._mp_prime(r)
+        """kappa'(rho) in mpmath, correct to ``dps`` digits (guarded as ``mp``); mpmath.inf where it is infinite
+        (the step activation at rho = +-1)."""
+        return self._at(self._mp_prime, rho, dps)
 
 
 SERIES_ORDER = 40
@@ -141,13 +177,14 @@ def dual_kernel(act: Activation, order: int = SERIES_ORDER) -> DualKernel:
         _np_prime=sp.lambdify(RHO, deriv, "numpy"),
         _mp=sp.lambdify(RHO, expr, "mpmath"),
         _mp_prime=sp.lambdify(RHO, deriv, "mpmath"),
+        guard_order=act.degree + 1,
     )
 
 
 def kernel_series(act, order: int) -> sp.Expr:
     """sum_{k<=order} mu_k^2 rho^k, the power series of kappa (exact coefficients).
 
-    References: MODEL.md section 2 (Hermite expansion of the dual kernel).
+    References: docs/model.md, 'Dual kernel' (Hermite expansion of the dual kernel).
 
     Examples
     --------

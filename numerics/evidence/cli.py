@@ -15,36 +15,13 @@ import argparse
 import json
 from pathlib import Path
 
+from theory.cli_args import add_json_flag, print_json
 from theory.errors import InputError
-
-MAX_GRID_CELLS = 10_000
-
-
-# -- argument parsing helpers (whitelists, no eval) ---------------------------------------------------
-def _int_list(text: str, argument: str, *, lo: int, hi: int) -> list[int]:
-    """'2..6', '3,5,8' or '2..4,7' -> sorted unique ints in [lo, hi]."""
-    out: set[int] = set()
-    for part in str(text).split(","):
-        part = part.strip()
-        try:
-            if ".." in part:
-                a, b = part.split("..", 1)
-                first, last = int(a), int(b)
-                if last < first or last - first > MAX_GRID_CELLS:
-                    raise ValueError
-                out.update(range(first, last + 1))
-            else:
-                out.add(int(part))
-        except ValueError:
-            raise InputError(argument, f"expected integers like '2..6' or '3,5,8' in [{lo}, {hi}]", got=text) from None
-    if not out or min(out) < lo or max(out) > hi:
-        raise InputError(argument, f"values must lie in [{lo}, {hi}]", got=text)
-    return sorted(out)
-
 
 def _add_store(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", metavar="PATH", default=None,
-                   help="result store: SQLite file or project directory (default $TWOLAYER_STORE or ./twolayer-results)")
+                   help="result store: SQLite file or project directory (default $TWOLAYER_STORE, else ./twolayer-results)")
+    add_json_flag(p)
 
 
 # -- reproduce ------------------------------------------------------------------------------------------
@@ -71,14 +48,14 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     git_then = res.recorded_git or {}
     git_now = res.current.get("git") or {}
     if args.json:
-        print(json.dumps({
+        print_json({
             "target": res.target, "target_kind": res.target_kind, "store": res.store_path, "status": res.status.value,
             "recorded_git": git_then, "current_git": git_now,
             "cells": [{"cell_id": c.cell_id, "kind": c.kind, "status": c.status.value, "message": c.message,
                        "min_digits_agreed": (None if c.min_digits_agreed is None else
                                              "identical" if c.min_digits_agreed == float("inf") else c.min_digits_agreed),
                        "min_digits_required": c.min_digits_required}
-                      for c in res.cells]}, indent=1, sort_keys=True))
+                      for c in res.cells]})
     else:
         same = git_then.get("commit") == git_now.get("commit")
         print(f"{res.target_kind} {res.target}: {n_match}/{n} cells reproduce to their recorded precision"
@@ -98,7 +75,14 @@ def _open_store(args):
 
 def _cmd_store_runs(args: argparse.Namespace) -> int:
     with _open_store(args) as st:
-        for r in st.runs():
+        runs = st.runs()
+        if args.json:
+            print_json({"store": str(st.path), "runs": [{"run_id": r.run_id, "status": r.status, "kind": r.kind,
+                                                          "seed": r.seed, "cells": r.n_cells, "computed": r.computed,
+                                                          "reused": r.reused, "started_at": r.started_at,
+                                                          "scheduler": r.scheduler} for r in runs]})
+            return 0
+        for r in runs:
             print(f"{r.run_id}  {r.status:<11} {r.kind:<20} seed {r.seed:<6} cells {r.n_cells:>5}  computed {r.computed:>5}"
                   f"  reused {r.reused:>5}  {r.started_at}  {r.scheduler}")
     return 0
@@ -107,15 +91,24 @@ def _cmd_store_runs(args: argparse.Namespace) -> int:
 def _cmd_store_cells(args: argparse.Namespace) -> int:
     from numerics.evidence.provenance import canonical_json
 
+    if args.limit is not None and args.limit < 1:
+        raise InputError("limit", "expected an integer >= 1", got=args.limit)
     with _open_store(args) as st:
         run_id = st.get_run(args.run).run_id if args.run else None
-        n = 0
+        rows = []
         for c in st.iter_cells(run_id=run_id, kind=args.kind):
-            if args.limit and n >= args.limit:
+            if args.limit and len(rows) >= args.limit:
                 break
-            print(f"{c.cell_id}  {c.kind}  {canonical_json(c.params)}  verdict={c.result.get('verdict')}"
-                  f"  {c.seconds:.3f} s")
-            n += 1
+            rows.append(c)
+        if args.json:
+            print_json({"store": str(st.path), "cells": [{"cell_id": c.cell_id, "kind": c.kind, "params": c.params,
+                                                           "verdict": c.result.get("verdict"), "seconds": c.seconds}
+                                                          for c in rows]})
+            return 0
+        for c in rows:
+            verdict = c.result.get("verdict")
+            shown = "" if verdict is None else f"  verdict={verdict}"
+            print(f"{c.cell_id}  {c.kind}  {canonical_json(c.params)}{shown}  {c.seconds:.3f} s")
     return 0
 
 
@@ -132,12 +125,16 @@ def _cmd_store_export(args: argparse.Namespace) -> int:
         path = (st.export_parquet if fmt == "parquet" else st.export_json)(out, run_id=run_id, kind=args.kind,
                                                                            provenance=prov)
         n = len(st.export_rows(run_id=run_id, kind=args.kind))
-    print(f"wrote {n} cells to {path} ({fmt})")
+    if args.json:
+        print_json({"path": str(path), "cells": n, "format": fmt})
+    else:
+        print(f"wrote {n} cells to {path} ({fmt})")
     return 0
 
 
 def _cmd_store_report(args: argparse.Namespace) -> int:
     from numerics.evidence.reports import write_sweep_reports
+    from numerics.evidence.run_folder import check_output_root, new_run_folder
     from numerics.evidence.sweep import outcome_from_store
 
     with _open_store(args) as st:
@@ -145,8 +142,13 @@ def _cmd_store_report(args: argparse.Namespace) -> int:
         if not outcome.records:
             raise InputError("run", "this run has no stored cells", got=args.run)
         title = args.title or f"Sweep {outcome.kind}, run {outcome.run_id}"
-        bundle = write_sweep_reports(outcome, args.out, title=title, x=args.x, y=args.y, value=args.value, store=st)
-    print(f"report {bundle.report_id} ({len(outcome.records)} cells of run {outcome.run_id}): {bundle.paths['html']}")
+        folder = new_run_folder(check_output_root(args.out), outcome.run_id)
+        bundle = write_sweep_reports(outcome, folder, title=title, store=st)
+    if args.json:
+        print_json({"report_id": bundle.report_id, "run_id": outcome.run_id, "cells": len(outcome.records),
+                    "report_dir": str(folder), "files": {k: str(v) for k, v in bundle.paths.items()}})
+    else:
+        print(f"report {bundle.report_id} ({len(outcome.records)} cells of run {outcome.run_id}): {bundle.paths['html']}")
     return 0
 
 
@@ -156,8 +158,13 @@ def _cmd_store_check(args: argparse.Namespace) -> int:
         dups = st.duplicate_cell_count()
         n = st.count_cells()
         runs = st.runs()
-    print(f"store {st.path}: integrity_check {integrity}; {n} cells, {dups} duplicate ids; {len(runs)} runs "
-          f"({sum(r.status == 'complete' for r in runs)} complete)")
+    complete = sum(r.status == "complete" for r in runs)
+    if args.json:
+        print_json({"store": str(st.path), "integrity_check": integrity, "cells": n, "duplicate_ids": dups,
+                    "runs": len(runs), "complete_runs": complete})
+    else:
+        print(f"store {st.path}: integrity_check {integrity}; {n} cells, {dups} duplicate ids; {len(runs)} runs "
+              f"({complete} complete)")
     return 0 if integrity == "ok" and dups == 0 else 1
 
 
@@ -170,7 +177,6 @@ def register(subparsers) -> None:
     p.add_argument("target", help="cell id, run id, report id or report file")
     _add_store(p)
     p.add_argument("--max-cells", type=int, default=None, metavar="N", help="re-run only the first N cells")
-    p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.set_defaults(handler=_cmd_reproduce)
 
     s = subparsers.add_parser("store", help="inspect, check and export the result store")
@@ -194,11 +200,8 @@ def register(subparsers) -> None:
     q = ss.add_parser("report", help="write the HTML/Markdown/LaTeX/citation reports of a stored run")
     _add_store(q)
     q.add_argument("--run", required=True, help="run id (or unique prefix)")
-    q.add_argument("--out", required=True, metavar="DIR", help="directory for the report files")
+    q.add_argument("--out", required=True, metavar="ROOT", help="write the reports to ROOT/<run-id>/ (ROOT/latest points to it)")
     q.add_argument("--title", default=None, help="report title (default: kind and run id)")
-    q.add_argument("--x", default=None, help="parameter on the x axis (default: first varying numeric one)")
-    q.add_argument("--y", default=None, help="second parameter of the verdict map")
-    q.add_argument("--value", default=None, help="result value to plot (default: first numeric one)")
     q.set_defaults(handler=_cmd_store_report)
     q = ss.add_parser("check", help="PRAGMA integrity_check and duplicate count")
     _add_store(q)

@@ -285,7 +285,7 @@ def resolve_target(target: str, store_arg: str | None) -> tuple[str, str, list[s
         if not store_path:
             raise InputError("store", "the report names no store; pass --store", got=text)
         with ResultStore(store_path, create=False) as st:
-            git = _run_git(st, meta.get("run_id"))
+            git = _run_git(st, (meta.get("run_ids") or [meta.get("run_id")])[0])
         return "report", store_path, list(meta["cell_ids"]), git
     with ResultStore(store_arg, create=False) as st:
         if text.startswith("rep-"):

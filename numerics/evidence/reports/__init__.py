@@ -1,31 +1,25 @@
-"""Sweep reports in four forms (HTML, Markdown, LaTeX, citation block) plus a JSON export.
+"""Reports in four forms (HTML, Markdown, LaTeX, citation block) plus a JSON export.
 
-For the other layers' CLIs::
-
-    from numerics.evidence.sweep import run_sweep
-    from numerics.evidence.reports import write_sweep_reports
-
-    outcome = run_sweep(my_cell, cells, kind="my-kind", store=args.store, seed=args.seed,
-                        scheduler=args.scheduler, n_workers=args.workers, quiet=args.quiet)
-    bundle = write_sweep_reports(outcome, args.out, title="...", x="M", y="d", value="gap")
+    outcome = run_sweep(my_cell, cells, kind="my-kind", store=args.store, seed=args.seed, ...)
+    bundle = write_sweep_reports(outcome, run_folder, title="...")
     print(bundle.citation_text)
 
-``write_sweep_reports(outcome_or_records, out_dir, *, title, description="", x=None, y=None, value=None,
-logy=False, store=None, provenance=None, notes=()) -> ReportBundle`` writes into ``out_dir``:
+``write_sweep_reports(source, out_dir, *, title, description="", store=None, provenance=None,
+sections=(), findings=(), extra=None, notes=()) -> ReportBundle`` writes into ``out_dir``:
 
-* ``report.html``  self-contained page (figures as base64 PNG, table, citation block, provenance);
+* ``report.html``  self-contained page (figures as base64 PNG, tables, citation block, provenance collapsed);
 * ``report.md``    Markdown (figures as PNG files beside it);
-* ``report.tex``   a booktabs ``table`` plus the citation block;
+* ``report.tex``   a standalone LaTeX document (one compact table per kind, citation block);
 * ``CITATION.txt`` the "how to cite this evidence" block;
-* ``report.json``  identity, provenance and every cell with its full-precision result;
-* ``phase_diagram.png``, ``values.png`` when a parameter varies.
+* ``report.json``  identity, what was shown, provenance, every cell with its full-precision result and
+  the report's extra data;
+* the figures of every section (PNG).
 
-``outcome_or_records`` is a ``SweepOutcome`` (its run id, seed, store and provenance are used) or a
-sequence of ``CellRecord``.  ``x``/``y`` are the parameters of the verdict map (default: the first
-varying numeric parameter, then the next varying one); ``value`` the result value plotted against ``x``
-(default: the first value that is numeric in every cell).  ``store`` (default: the outcome's store)
-records the report so that ``twolayer reproduce <report-id>`` finds its cells; ``provenance``
-defaults to ``collect_provenance()`` at writing time (the run's own provenance is embedded as well).
+``source`` is a ``SweepOutcome``, a sequence of them (one report over several sweeps, as ``twolayer verify``
+writes), or a sequence of ``CellRecord``.  What each result kind shows is declared by the kind
+(``reports.kinds.register_report_kind``); ``sections`` and ``findings`` add report-level content such as a
+study or a pooled check, and ``extra`` its data (hashed with the cells).  ``store`` (default: the
+outcomes' store) records the report so that ``twolayer reproduce <report-id>`` finds its cells.
 
 The report id is ``rep-`` + 12 hex digits of the results hash: identical numbers give the same id.
 
@@ -47,16 +41,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from theory.cli_args import strict_json
 from theory.errors import InputError
 from numerics.evidence.provenance import collect_provenance
 from numerics.evidence.reports.citation import citation_text
 from numerics.evidence.reports.content import ReportContent, build_content
 from numerics.evidence.reports.html import html_report, metadata
+from numerics.evidence.reports.model import Finding, Section
 from numerics.evidence.reports.latex import latex_report
 from numerics.evidence.reports.markdown import markdown_report
 from numerics.evidence.store import CellRecord, ResultStore
 
-__all__ = ["ReportBundle", "write_sweep_reports", "read_report_metadata"]
+__all__ = ["ReportBundle", "write_sweep_reports", "read_report_metadata", "Finding", "Section"]
 
 
 @dataclass(frozen=True)
@@ -79,36 +75,45 @@ def _atomic_write(path: Path, data: bytes | str) -> None:
     os.replace(tmp, path)
 
 
-def write_sweep_reports(outcome_or_records, out_dir, *, title: str, description: str = "", x: str | None = None,
-                        y: str | None = None, value: str | None = None, logy: bool = False, store=None,
-                        provenance: dict | None = None, notes: Sequence[str] = ()) -> ReportBundle:
-    """Write the HTML, Markdown, LaTeX, citation and JSON forms of a sweep report (see module docstring)."""
+def _sources(source):
+    """(records, run ids, seed, run provenance, store path) of an outcome, outcomes or records."""
     from numerics.evidence.sweep import SweepOutcome
 
-    if isinstance(outcome_or_records, SweepOutcome):
-        oc = outcome_or_records
-        records, run_id, kind, seed = oc.records, oc.run_id, oc.kind, oc.seed
-        run_prov, store_path = oc.provenance, oc.store_path
-        if store is None and oc.store_path:
-            store = oc.store_path
-    else:
-        records = tuple(outcome_or_records)
-        if not all(isinstance(r, CellRecord) for r in records):
-            raise InputError("outcome_or_records", "expected a SweepOutcome or a sequence of CellRecord")
-        run_ids = {r.run_id for r in records}
-        run_id = run_ids.pop() if len(run_ids) == 1 else None
-        kind, seed, run_prov = None, None, None
-        store_path = None
+    outcomes = [source] if isinstance(source, SweepOutcome) else None
+    if outcomes is None and isinstance(source, (list, tuple)) and source and all(isinstance(o, SweepOutcome) for o in source):
+        outcomes = list(source)
+    if outcomes is not None:
+        records = tuple(r for o in outcomes for r in o.records)
+        seeds = {o.seed for o in outcomes}
+        stores = {o.store_path for o in outcomes if o.store_path}
+        return (records, tuple(o.run_id for o in outcomes), seeds.pop() if len(seeds) == 1 else None,
+                outcomes[0].provenance, stores.pop() if len(stores) == 1 else None)
+    records = tuple(source) if isinstance(source, (list, tuple)) else None
+    if records is None or not all(isinstance(r, CellRecord) for r in records):
+        raise InputError("source", "expected a SweepOutcome, a list of them, or a sequence of CellRecord")
+    run_ids = tuple(dict.fromkeys(r.run_id for r in records if r.run_id))
+    return records, run_ids, None, None, None
+
+
+def write_sweep_reports(source, out_dir, *, title: str, description: str = "", store=None,
+                        provenance: dict | None = None, sections: Sequence[Section] = (),
+                        findings: Sequence[Finding] = (), extra: dict | None = None,
+                        notes: Sequence[str] = ()) -> ReportBundle:
+    """Write the HTML, Markdown, LaTeX, citation and JSON forms of a report (see module docstring)."""
+    records, run_ids, seed, run_prov, store_path = _sources(source)
     if not isinstance(title, str) or not title.strip():
         raise InputError("title", "expected a non-empty title", got=title)
+    if store is None:
+        store = store_path
     st = None
     if store is not None:
         st = store if isinstance(store, ResultStore) else ResultStore(store)
         store_path = str(st.path)
     prov = provenance if provenance is not None else collect_provenance()
     content: ReportContent = build_content(records, title=title, description=description, provenance=prov,
-                                           run_provenance=run_prov, run_id=run_id, kind=kind, seed=seed,
-                                           store_path=store_path, x=x, y=y, value=value, logy=logy, notes=notes)
+                                           run_provenance=run_prov, run_ids=run_ids, seed=seed,
+                                           store_path=store_path, sections=sections, findings=findings,
+                                           extra=extra, notes=notes)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise InputError("out", "expected a directory for the report files", got=str(out))
@@ -116,22 +121,23 @@ def write_sweep_reports(outcome_or_records, out_dir, *, title: str, description:
     paths = {}
     for fig in content.figures:
         _atomic_write(out / fig.name, fig.png)
+        paths[fig.name] = out / fig.name
     cite = citation_text(content)
     files = {
         "html": ("report.html", html_report(content)),
         "markdown": ("report.md", markdown_report(content)),
         "latex": ("report.tex", latex_report(content)),
         "citation": ("CITATION.txt", cite + "\n"),
-        "json": ("report.json", json.dumps({**metadata(content), "provenance": prov, "run_provenance": run_prov,
-                                            "cells": [r.as_dict() for r in records]}, indent=1, sort_keys=True,
-                                           allow_nan=False)),
+        "json": ("report.json", strict_json({**metadata(content), "provenance": prov, "run_provenance": run_prov,
+                                             "extra": content.extra, "cells": [r.as_dict() for r in records]},
+                                            indent=1)),
     }
     for key, (name, text) in files.items():
         _atomic_write(out / name, text)
         paths[key] = out / name
     if st is not None:
-        st.add_report(report_id=content.report_id, run_id=run_id, content_hash_=content.content_hash,
-                      paths={k: str(v.resolve()) for k, v in paths.items()},
+        st.add_report(report_id=content.report_id, run_id=run_ids[0] if run_ids else None,
+                      content_hash_=content.content_hash, paths={k: str(v.resolve()) for k, v in paths.items()},
                       cell_ids=[r.cell_id for r in records], title=title)
         if not isinstance(store, ResultStore):
             st.close()

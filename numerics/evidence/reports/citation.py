@@ -1,4 +1,6 @@
-"""The "how to cite this evidence" block: what was computed, by which code, where, and how to re-run it.
+"""The "how to cite this evidence" block: what was shown (every verdict column counted, the certified
+cells named), by which code, where, and how to re-run it; with BibTeX entries for the evidence and for
+the paper whose claims it checks.
 
 Examples
 --------
@@ -8,7 +10,7 @@ Examples
 >>> prov = {"toolkit": {"name": "twolayer-compression", "version": "0.1.0"},
 ...         "git": {"commit": "f" * 40, "dirty": False}, "python": {"version": "3.11"}, "packages": {}}
 >>> text = citation_text(build_content([rec], title="demo", provenance=prov))
->>> "twolayer reproduce rep-" in text and "git ffffffffffff (clean)" in text
+>>> "twolayer reproduce rep-" in text and "git ffffffffffff (clean)" in text and "k: verdict: 1 agree" in text
 True
 """
 
@@ -16,7 +18,20 @@ from __future__ import annotations
 
 from numerics.evidence.reports.content import ReportContent
 
-PACKAGES_CITED = ("numpy", "scipy", "sympy", "mpmath", "cvxpy", "clarabel", "dask", "pyarrow")
+PACKAGES_CITED = ("numpy", "scipy", "sympy", "mpmath", "python-flint", "cvxpy", "clarabel", "dask", "pyarrow")
+PAPER_KEY = "amani2022sharp"
+PAPER_BIBTEX = (
+    "@inproceedings{amani2022sharp,",
+    "  title = {Sharp asymptotics on the compression of two-layer neural networks},",
+    "  author = {Amani, Mohammad Hossein and Bombari, Simone and Mondelli, Marco and Pukdee, Rattana and Rini, Stefano},",
+    "  booktitle = {IEEE Information Theory Workshop (ITW)},",
+    "  year = {2022},",
+    "  eprint = {2205.08199},",
+    "  archivePrefix = {arXiv}",
+    "}",
+)
+# Certified cells are named one by one up to this many per verdict column; beyond it, counted.
+MAX_NAMED = 40
 
 
 def _git_text(prov: dict) -> str:
@@ -31,7 +46,7 @@ def _git_text(prov: dict) -> str:
 
 
 def environment_text(prov: dict) -> str:
-    """'Python 3.11.7; numpy 2.4.6, ...; solvers CLARABEL, ...; Linux-... x86_64'."""
+    """'Python 3.11.7; numpy 2.4.6, ...; cvxpy solvers CLARABEL, ...; Linux-... x86_64'."""
     pk = prov.get("packages") or {}
     pkgs = ", ".join(f"{n} {pk[n]}" for n in PACKAGES_CITED if pk.get(n))
     solvers = (prov.get("solvers") or {}).get("cvxpy_installed")
@@ -46,32 +61,54 @@ def environment_text(prov: dict) -> str:
     return "; ".join(parts)
 
 
+def shown_lines(content: ReportContent) -> list[str]:
+    """What the report shows: one line per kind and verdict column, the certified cells, the findings."""
+    lines = []
+    for t in content.tallies:
+        lines.append(f"  {t.kind}: {t.text()}")
+        if t.certified:
+            named = ", ".join(t.certified[:MAX_NAMED])
+            more = f" and {len(t.certified) - MAX_NAMED} more" if len(t.certified) > MAX_NAMED else ""
+            lines.append(f"    certified ({len(t.certified)}): {named}{more}")
+    for f in content.all_findings:
+        lines.append(f"  {f.name}: {f.verdict}")
+    return lines or ["  no verdicts"]
+
+
 def citation_text(content: ReportContent) -> str:
     """Plain-text citation block (also embedded verbatim in the HTML, Markdown and LaTeX forms)."""
     prov = content.run_provenance or content.provenance
     tk = prov.get("toolkit") or {}
-    counts = ", ".join(f"{n} {v}" for v, n in content.table.verdict_counts.items()) or "no cells"
+    name, version = tk.get("name", "twolayer-compression"), tk.get("version", "?")
     started = prov.get("timestamp_utc", "?")
     argv = " ".join(prov.get("argv") or []) or "?"
-    key = f"twolayer-{content.report_id}"
-    year = (started or "????")[:4]
     commit = ((prov.get("git") or {}).get("commit") or "unknown")[:12]
+    runs = ", ".join(content.run_ids) or "cells gathered from the store"
+    seed = "" if content.seed is None else f"; sweep seed {content.seed}"
     lines = [
         f"Evidence: {content.title}",
         f"Report {content.report_id}; results hash {content.content_hash}",
-        f"Cells: {len(content.records)} of kind {content.kind} ({counts}); sweep seed {content.seed}; run {content.run_id}",
-        f"Code: {tk.get('name', 'twolayer-compression')} {tk.get('version', '?')}, {_git_text(prov)}",
+        f"Cells: {len(content.records)} of kind {content.kind}{seed}; run {runs}",
+        "Shown:",
+        *shown_lines(content),
+    ]
+    for norm in content.normalisations:
+        lines.append(f"Normalisation: {norm}")
+    lines += [
+        f"Checks the claims of: Amani, Bombari, Mondelli, Pukdee, Rini, ITW 2022, arXiv:2205.08199 [{PAPER_KEY}]",
+        f"Code: {name} {version}, {_git_text(prov)}",
         f"Environment: {environment_text(prov)}",
         f"Computed: run started {started} by `{argv}`; report written {content.created_at}",
         f"Reproduce: {content.reproduce_command}",
-        "  (re-runs every cell and states whether the numbers match to their recorded precision;",
-        "   one cell: twolayer reproduce <cell-id> with the ids in the table)",
+        "  (re-runs every cell and states whether the numbers match to their recorded precision)",
         "BibTeX:",
-        f"@misc{{{key},",
+        f"@misc{{twolayer-{content.report_id},",
         f"  title = {{{content.title}}},",
-        f"  note = {{Computed with {tk.get('name', 'twolayer-compression')} {tk.get('version', '?')}"
-        f" (git {commit}), report {content.report_id}, results {content.content_hash}}},",
-        f"  year = {{{year}}}",
+        f"  author = {{{{{name}}} {version}}},",
+        f"  note = {{Computational evidence computed with {name} {version} (git {commit}); report {content.report_id}, "
+        f"results {content.content_hash}; checks \\cite{{{PAPER_KEY}}}}},",
+        f"  year = {{{(started or '????')[:4]}}}",
         "}",
+        *PAPER_BIBTEX,
     ]
     return "\n".join(lines)

@@ -1,11 +1,12 @@
-"""Figures of a sweep, rendered to PNG bytes with matplotlib's Agg canvas (no global pyplot state).
+"""Figures of a report, rendered to PNG bytes with matplotlib's Agg canvas (no global pyplot state).
 
-* ``phase_diagram_png``: verdict of each cell on a grid of two parameters (a strip for one).
-* ``value_plot_png``: one result value against a parameter, one line per value of a second parameter.
+* ``verdict_map_png``: one panel per verdict column (e.g. beta >= 0 and signed beta) on a grid of two
+  parameters, every tile coloured and labelled by its verdict, one legend for all panels.
+* ``value_plot_png``: named series of (x, y, error) points, labelled axes, the legend outside the data.
 
 Examples
 --------
->>> png = phase_diagram_png([{"M": 2, "d": 3, "verdict": "agree"}], "M", "d")
+>>> png = verdict_map_png([{"M": 2, "d": 3, "v": "PROVEN"}], "M", "d", [("signed", "v")])
 >>> png[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
 True
 """
@@ -13,20 +14,26 @@ True
 from __future__ import annotations
 
 import io
+from collections import Counter
 from typing import Sequence
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch, Rectangle
 
 from numerics.evidence.reports.table import as_float
 
-# Fixed colours per common verdict (colour-blind safe palette); other verdicts cycle through the rest.
+# Fixed colours per verdict (Okabe-Ito, colour-blind safe); other verdicts cycle through the rest.
 VERDICT_COLOURS = {
-    "agree": "#009E73", "holds": "#009E73", "match": "#009E73", "confirmed": "#009E73", "pass": "#009E73",
-    "disagree": "#D55E00", "fails": "#D55E00", "mismatch": "#D55E00", "counterexample": "#D55E00",
-    "inconclusive": "#E69F00", "unknown": "#999999", "None": "#BBBBBB",
+    "proven": "#009E73", "agree": "#009E73", "confirmed": "#009E73", "match": "#009E73", "optimal": "#009E73",
+    "supported": "#56B4E9", "consistent": "#56B4E9",
+    "refuted": "#D55E00", "disagree": "#D55E00", "mismatch": "#D55E00", "not_confirmed": "#D55E00",
+    "not_optimal": "#D55E00", "inconsistent": "#D55E00",
+    "inconclusive": "#E69F00", "not_applicable": "#999999",
 }
-_EXTRA = ["#0072B2", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+SHORT = {"PROVEN": "PROVEN", "SUPPORTED": "SUPP.", "REFUTED": "REFUTED", "NOT_APPLICABLE": "n/a",
+         "INCONCLUSIVE": "INCONCL."}
+_EXTRA = ["#0072B2", "#CC79A7", "#F0E442", "#000000"]
 DPI = 100
 
 
@@ -46,68 +53,71 @@ def verdict_colours(verdicts: Sequence[str]) -> dict:
     """Colour of each verdict (fixed for the known ones)."""
     out, extra = {}, iter(_EXTRA * 10)
     for v in sorted(set(map(str, verdicts))):
-        out[v] = VERDICT_COLOURS.get(v.lower(), None) or next(extra)
+        out[v] = VERDICT_COLOURS.get(v.lower()) or next(extra)
     return out
 
 
-def phase_diagram_png(rows: Sequence[dict], x: str, y: str | None, *, verdict_key: str = "verdict",
-                      title: str = "") -> bytes:
-    """Verdict map over (x, y): each cell a coloured square labelled with its verdict; several cells on
-    one grid point (other parameters varying) are shown as 'k/n agree'-style majority labels."""
+def verdict_map_png(rows: Sequence[dict], x: str, y: str | None, panels: Sequence[tuple[str, str]], *,
+                    title: str = "", xlabel: str | None = None, ylabel: str | None = None) -> bytes:
+    """Verdicts over (x, y), one panel per (panel title, verdict key); several cells on one grid point
+    (another parameter varying) are labelled 'VERDICT k/n' with the majority verdict."""
     xs = sorted({r.get(x) for r in rows}, key=_sort_key)
     ys = sorted({r.get(y) for r in rows}, key=_sort_key) if y else [None]
-    colours = verdict_colours([str(r.get(verdict_key)) for r in rows])
-    fig = Figure(figsize=(max(3.0, 0.8 * len(xs) + 2.2), max(1.6, 0.55 * len(ys) + 1.4)))
-    ax = fig.add_subplot(1, 1, 1)
-    from collections import Counter
-
-    for i, xv in enumerate(xs):
-        for j, yv in enumerate(ys):
-            here = [str(r.get(verdict_key)) for r in rows if r.get(x) == xv and (y is None or r.get(y) == yv)]
-            if not here:
-                continue
-            top, n = Counter(here).most_common(1)[0]
-            label = top if n == len(here) else f"{top} {n}/{len(here)}"
-            ax.add_patch(_rect(i, j, colours[top]))
-            ax.text(i, j, label, ha="center", va="center", fontsize=7, color="white")
-    ax.set_xlim(-0.5, len(xs) - 0.5)
-    ax.set_ylim(-0.5, len(ys) - 0.5)
-    ax.set_xticks(range(len(xs)), [str(v) for v in xs])
-    ax.set_yticks(range(len(ys)), [str(v) for v in ys] if y else [])
-    ax.set_xlabel(x)
-    if y:
-        ax.set_ylabel(y)
-    ax.set_title(title or f"verdict by {x}" + (f" and {y}" if y else ""), fontsize=9)
+    verdicts = [str(r.get(key)) for r in rows for _, key in panels if r.get(key) is not None]
+    colours = verdict_colours(verdicts)
+    width = max(2.6, 0.75 * len(xs) + 1.2)
+    fig = Figure(figsize=(width * len(panels) + 0.6, max(2.0, 0.5 * len(ys) + 1.9)))
+    for p, (panel_title, key) in enumerate(panels):
+        ax = fig.add_subplot(1, len(panels), p + 1)
+        for i, xv in enumerate(xs):
+            for j, yv in enumerate(ys):
+                here = [str(r.get(key)) for r in rows
+                        if r.get(x) == xv and (y is None or r.get(y) == yv) and r.get(key) is not None]
+                if not here:
+                    continue
+                top, n = Counter(here).most_common(1)[0]
+                label = SHORT.get(top, top[:9]) + ("" if n == len(here) else f" {n}/{len(here)}")
+                ax.add_patch(Rectangle((i - 0.48, j - 0.48), 0.96, 0.96, facecolor=colours[top], edgecolor="white"))
+                ax.text(i, j, label, ha="center", va="center", fontsize=6.5, color="white" if top != "SUPPORTED" else "black")
+        ax.set_xlim(-0.5, len(xs) - 0.5)
+        ax.set_ylim(-0.5, len(ys) - 0.5)
+        ax.set_xticks(range(len(xs)), [str(v) for v in xs])
+        ax.set_yticks(range(len(ys)), [str(v) for v in ys] if y else [])
+        ax.set_xlabel(xlabel or x)
+        if y:
+            ax.set_ylabel(ylabel or y)
+        ax.set_title(panel_title, fontsize=9)
+    handles = [Patch(facecolor=c, edgecolor="none", label=v) for v, c in colours.items()]
+    if handles:
+        fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 5), fontsize=7, frameon=False,
+                   bbox_to_anchor=(0.5, -0.02))
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.subplots_adjust(bottom=0.28)
     return _png(fig)
 
 
-def _rect(i: float, j: float, colour: str):
-    from matplotlib.patches import Rectangle
-
-    return Rectangle((i - 0.48, j - 0.48), 0.96, 0.96, facecolor=colour, edgecolor="white")
-
-
-def value_plot_png(rows: Sequence[dict], x: str, value: str, *, group: str | Sequence[str] | None = None,
-                   title: str = "", logy: bool = False) -> bytes:
-    """``value`` (a column holding numbers or decimal strings) against parameter ``x``, one line per
-    combination of the ``group`` parameters (a name or a list of names)."""
-    keys = [] if group is None else ([group] if isinstance(group, str) else list(group))
-    fig = Figure(figsize=(5.4, 3.4))
+def value_plot_png(series: dict, *, xlabel: str, ylabel: str, title: str = "", logy: bool = False,
+                   logx: bool = False) -> bytes:
+    """``series``: label -> [(x, y, error or None), ...]; error bars where given; the legend sits to the
+    right of the axes so that it never covers a point."""
+    fig = Figure(figsize=(6.4, 3.4))
     ax = fig.add_subplot(1, 1, 1)
-    combos = sorted({tuple(r.get(k) for k in keys) for r in rows}, key=lambda t: [_sort_key(v) for v in t])
-    for combo in combos:
-        pts = [(as_float(r.get(x)), as_float(r.get(value))) for r in rows
-               if tuple(r.get(k) for k in keys) == combo]
+    for label, pts in series.items():
         pts = sorted(p for p in pts if p[0] is not None and p[1] is not None)
-        if pts:
-            label = ", ".join(f"{k} = {v}" for k, v in zip(keys, combo)) or None
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", ms=3, lw=1, label=label)
+        if not pts:
+            continue
+        errs = [0.0 if p[2] is None else p[2] for p in pts]
+        ax.errorbar([p[0] for p in pts], [p[1] for p in pts], yerr=errs if any(errs) else None, marker="o", ms=3,
+                    lw=1, capsize=2, label=label)
     if logy:
         ax.set_yscale("log")
-    ax.set_xlabel(x)
-    ax.set_ylabel(value)
+    if logx:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
-    if keys and len(combos) <= 12:
-        ax.legend(fontsize=6)
-    ax.set_title(title or f"{value} against {x}", fontsize=9)
+    if len(series) > 1:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.set_title(title or f"{ylabel} against {xlabel}", fontsize=9)
     return _png(fig)

@@ -1,8 +1,8 @@
-"""Self-contained HTML form of a sweep report: one file, no scripts, no external resources.
+"""Self-contained HTML form of a report: one file, no scripts, no external resources.
 
 Figures are embedded as ``data:image/png;base64`` images; the report's identity and the cited cell ids
 are embedded as JSON in ``<script type="application/json" id="twolayer-report">`` (data, not code), which
-``twolayer reproduce report.html`` reads.
+``twolayer reproduce report.html`` reads.  Provenance sits in a collapsed ``<details>`` section.
 
 Examples
 --------
@@ -23,21 +23,26 @@ import json
 from numerics.evidence.provenance import canonical_json
 from numerics.evidence.reports.citation import citation_text
 from numerics.evidence.reports.content import ReportContent
-from numerics.evidence.reports.table import display
+from numerics.evidence.reports.model import Section, Table
 
 _CSS = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 72em; color: #222; background: #fff; }
-h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.6em; }
-table { border-collapse: collapse; font-size: 0.85em; }
-th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: left; }
-td.num { text-align: right; font-family: monospace; }
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 76em; color: #222; background: #fff; padding: 0 1em; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.6em; } h3 { font-size: 1.0em; }
+table { border-collapse: collapse; font-size: 0.85em; margin: 0.4em 0 1em 0; }
+th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: left; vertical-align: top; }
+td { font-family: ui-monospace, monospace; }
 pre { background: #f5f5f5; padding: 0.8em; white-space: pre-wrap; word-break: break-all; font-size: 0.85em; }
 .scroll { overflow-x: auto; }
 figure { display: inline-block; margin: 0.5em 1em 0.5em 0; }
 figcaption { font-size: 0.85em; color: #555; }
-.v-agree, .v-holds, .v-match { color: #00734f; font-weight: bold; }
-.v-disagree, .v-fails, .v-mismatch, .v-counterexample { color: #b34700; font-weight: bold; }
+.note { font-size: 0.85em; color: #444; }
+.v-proven, .v-agree, .v-confirmed, .v-match { color: #00734f; font-weight: bold; }
+.v-refuted, .v-disagree, .v-mismatch, .v-not_confirmed, .v-inconsistent { color: #b34700; font-weight: bold; }
+.v-inconclusive { color: #9a6700; font-weight: bold; }
+details { margin-top: 1.5em; }
 """
+VERDICT_WORDS = {"PROVEN", "SUPPORTED", "REFUTED", "NOT_APPLICABLE", "INCONCLUSIVE", "agree", "disagree",
+                 "confirmed", "not_confirmed", "consistent", "inconsistent"}
 
 
 def _e(text: object) -> str:
@@ -47,16 +52,20 @@ def _e(text: object) -> str:
 def metadata(content: ReportContent) -> dict:
     """The machine-readable identity embedded in the page (and written to report.json)."""
     return {
-        "format": "twolayer-report/1",
+        "format": "twolayer-report/2",
         "report_id": content.report_id,
         "content_hash": content.content_hash,
         "title": content.title,
-        "run_id": content.run_id,
+        "run_ids": list(content.run_ids),
         "kind": content.kind,
         "seed": content.seed,
         "store": content.store_path,
         "cell_ids": [r.cell_id for r in content.records],
         "created_at": content.created_at,
+        "shown": {f"{t.kind}: {t.column}": t.counts for t in content.tallies},
+        "certified": {f"{t.kind}: {t.column}": list(t.certified) for t in content.tallies},
+        "findings": [{"name": f.name, "verdict": f.verdict, "detail": f.detail} for f in content.all_findings],
+        "normalisation": list(content.normalisations),
     }
 
 
@@ -65,33 +74,45 @@ def _json_script(data: dict) -> str:
     return canonical_json(data).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def html_table(content: ReportContent, digits: int = 12) -> str:
-    t = content.table
-    head = ["cell"] + list(t.param_keys) + ["verdict"] + list(t.value_keys) + ["seconds"]
-    out = ["<div class='scroll'><table id='cells'>", "<thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr></thead>", "<tbody>"]
-    for row in t.rows:
-        verdict = display(row.get("verdict"))
-        cells = [f"<td><code>{_e(row['cell_id'])}</code></td>"]
-        cells += [f"<td>{_e(display(row.get(k), digits))}</td>" for k in t.param_keys]
-        cells += [f"<td class='v-{_e(verdict.lower())}'>{_e(verdict)}</td>"]
-        cells += [f"<td class='num' title='{_e(display(row.get(k), 60))}'>{_e(display(row.get(k), digits))}</td>"
-                  for k in t.value_keys]
-        cells += [f"<td class='num'>{row['seconds']:.3f}</td>"]
+def html_table(table: Table, table_id: str = "") -> str:
+    ident = f" id='{_e(table_id)}'" if table_id else ""
+    out = [f"<div class='scroll'><table{ident}>",
+           "<thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in table.headers) + "</tr></thead>", "<tbody>"]
+    for row in table.rows:
+        cells = [f"<td class='v-{_e(v.lower())}'>{_e(v)}</td>" if v in VERDICT_WORDS else f"<td>{_e(v)}</td>"
+                 for v in row]
         out.append("<tr>" + "".join(cells) + "</tr>")
     out += ["</tbody>", "</table></div>"]
+    if table.note:
+        out.append(f"<p class='note'>{_e(table.note)}</p>")
     return "\n".join(out)
+
+
+def _section(section: Section, index: int) -> str:
+    parts = [f"<h2>{_e(section.title)}</h2>"]
+    parts += [f"<p>{_e(p)}</p>" for p in section.paragraphs]
+    parts += [
+        f"<figure><img class='twolayer-figure' alt='{_e(f.caption)}' "
+        f"src='data:image/png;base64,{base64.b64encode(f.png).decode('ascii')}'>"
+        f"<figcaption>{_e(f.caption)}</figcaption></figure>"
+        for f in section.figures
+    ]
+    for j, t in enumerate(section.tables):
+        parts += [f"<h3>{_e(t.title)}</h3>", html_table(t, f"table-{index}-{j}")]
+    return "\n".join(parts)
 
 
 def html_report(content: ReportContent) -> str:
     """The whole page."""
-    counts = ", ".join(f"{n} {_e(v)}" for v, n in content.table.verdict_counts.items()) or "none"
-    figs = "\n".join(
-        f"<figure><img class='twolayer-figure' alt='{_e(f.caption)}' "
-        f"src='data:image/png;base64,{base64.b64encode(f.png).decode('ascii')}'>"
-        f"<figcaption>{_e(f.caption)}</figcaption></figure>"
-        for f in content.figures
-    )
-    notes = "".join(f"<p><em>{_e(n)}</em></p>" for n in content.notes)
+    shown = "".join(f"<li><code>{_e(t.kind)}</code> {_e(t.text())}"
+                    + (f"; certified: {_e(', '.join(t.certified))}" if t.certified else "") + "</li>"
+                    for t in content.tallies)
+    findings = ""
+    if content.all_findings:
+        rows = "".join(f"<tr><td>{_e(f.name)}</td><td class='v-{_e(f.verdict.lower())}'>{_e(f.verdict)}</td>"
+                       f"<td>{_e(f.detail)}</td></tr>" for f in content.all_findings)
+        findings = ("<h2>Findings</h2><div class='scroll'><table id='findings'><thead><tr><th>check</th><th>verdict</th>"
+                    f"<th>evidence</th></tr></thead><tbody>{rows}</tbody></table></div>")
     prov = json.dumps(content.run_provenance or content.provenance, indent=1, sort_keys=True)
     parts = [
         "<!DOCTYPE html>",
@@ -104,20 +125,22 @@ def html_report(content: ReportContent) -> str:
         f"<p>{_e(content.description)}</p>" if content.description else "",
         "<ul>",
         f"<li>Report <code>{_e(content.report_id)}</code>, results <code>{_e(content.content_hash)}</code></li>",
-        f"<li>{len(content.records)} cells of kind <code>{_e(content.kind)}</code>; verdicts: {counts}</li>",
-        f"<li>Run <code>{_e(content.run_id)}</code>, sweep seed {_e(content.seed)}, store <code>{_e(content.store_path)}</code></li>",
+        f"<li>{len(content.records)} cells of kind <code>{_e(content.kind)}</code></li>",
+        shown,
+        *(f"<li>Normalisation: {_e(n)}</li>" for n in content.normalisations),
+        f"<li>Run <code>{_e(', '.join(content.run_ids) or '-')}</code>"
+        + ("" if content.seed is None else f", sweep seed {_e(content.seed)}")
+        + (f", store <code>{_e(content.store_path)}</code>" if content.store_path else "") + "</li>",
         f"<li>Reproduce: <code>{_e(content.reproduce_command)}</code></li>",
         "</ul>",
-        notes,
-        "<h2>Figures</h2>" if content.figures else "",
-        figs,
-        "<h2>Cells</h2>",
-        "<p>Values to 12 significant digits (hover for more; <code>report.json</code> holds them as computed).</p>",
-        html_table(content),
+        *(f"<p class='note'><em>{_e(n)}</em></p>" for n in content.notes),
+        findings,
+        *(_section(s, i) for i, s in enumerate(content.all_sections)),
         "<h2>How to cite this evidence</h2>",
         f"<pre id='citation'>{_e(citation_text(content))}</pre>",
-        "<h2>Provenance</h2>",
+        "<details id='provenance-details'><summary>Provenance (code, environment, command, seeds)</summary>",
         f"<pre id='provenance'>{_e(prov)}</pre>",
+        "</details>",
         "</body></html>",
         "",
     ]

@@ -1,68 +1,113 @@
-r"""LaTeX form of a sweep report: a booktabs table of the cells whose caption names the report and hash,
-followed by the citation block as a comment-free ``verbatim``.
+r"""LaTeX form of a report: a standalone document that compiles with ``pdflatex``.
 
-Needs ``\usepackage{booktabs}`` in the including document.
+It holds one compact table per result kind (the kind's own choice of columns, every number with its
+bound), the findings, and the citation block.  Packages: geometry, booktabs, amsmath (stated
+in the first lines, for copying the tables into a paper).
 
 Examples
 --------
->>> latex_escape("a_b & 50% #1")
-'a\\_b \\& 50\\% \\#1'
+>>> latex_escape("a_b & 50% #1 >= 2")
+'a\\_b \\& 50\\% \\#1 $\\ge$ 2'
 """
 
 from __future__ import annotations
 
+import textwrap
+
 from numerics.evidence.reports.citation import citation_text
 from numerics.evidence.reports.content import ReportContent
-from numerics.evidence.reports.table import display
+from numerics.evidence.reports.model import Table
 
+PACKAGES = ("geometry", "booktabs", "amsmath")
 _ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-            "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+            "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": "$<$", ">": "$>$",
+            "|": r"$|$", "≥": r"$\ge$", "≤": r"$\le$", "±": r"$\pm$", "β": r"$\beta$", "κ": r"$\kappa$",
+            "ρ": r"$\rho$", "σ": r"$\sigma$", "μ": r"$\mu$", "α": r"$\alpha$", "×": r"$\times$", "−": "-",
+            "–": "--", "·": r"$\cdot$", "√": r"$\surd$", "∞": r"$\infty$", "ᵀ": r"$^\top$", "⁻": r"$^-$", "¹": r"$^1$",
+            "²": r"$^2$", "≈": r"$\approx$", "∈": r"$\in$", "≠": r"$\ne$", "…": r"\ldots{}", "‖": r"$\|$"}
+CITATION_WIDTH = 95
+
+
+_PAIRS = ((">=", r"$\ge$"), ("<=", r"$\le$"), ("+-", r"$\pm$"), ("||", r"$\|$"), ("--", "-{}-"))
+# Rows per tabular: a table longer than this is split into several (each breaks to a new page if needed),
+# so that one pdflatex pass lays it out (longtable needs several passes to align its columns).
+ROWS_PER_TABULAR = 45
 
 
 def latex_escape(text: str) -> str:
-    """Escape LaTeX's special characters in plain text."""
-    return "".join(_ESCAPES.get(ch, ch) for ch in str(text))
+    r"""Escape LaTeX's special characters in plain text (and typeset the few symbols used: >=, <=, +-, ||).
+
+    >>> latex_escape("||m|| >= 1 +- 2") == r"$\|$m$\|$ $\ge$ 1 $\pm$ 2"
+    True
+    """
+    s = str(text)
+    out, i = [], 0
+    while i < len(s):
+        pair = next((r for p, r in _PAIRS if s.startswith(p, i)), None)
+        if pair is not None:
+            out.append(pair)
+            i += 2
+            continue
+        ch = s[i]
+        out.append(_ESCAPES.get(ch, ch if ord(ch) < 128 else "?"))
+        i += 1
+    return "".join(out)
 
 
-def latex_table(content: ReportContent, digits: int = 12) -> str:
-    """``table`` environment: one row per cell (parameters, verdict, values to ``digits`` digits)."""
-    t = content.table
-    head = ["cell"] + list(t.param_keys) + ["verdict"] + list(t.value_keys)
-    spec = "l" * (1 + len(t.param_keys)) + "l" + "r" * len(t.value_keys)
-    lines = [
-        r"\begin{table}[htbp]",
-        r"\centering\small",
-        rf"\begin{{tabular}}{{{spec}}}",
-        r"\toprule",
-        " & ".join(latex_escape(h) for h in head) + r" \\",
-        r"\midrule",
-    ]
-    for row in t.rows:
-        vals = [r"\texttt{" + latex_escape(row["cell_id"]) + "}"]
-        vals += [latex_escape(display(row.get(k), digits)) for k in t.param_keys]
-        vals += [latex_escape(display(row.get("verdict")))]
-        vals += [latex_escape(display(row.get(k), digits)) for k in t.value_keys]
-        lines.append(" & ".join(vals) + r" \\")
-    lines += [
-        r"\bottomrule",
-        r"\end{tabular}",
-        rf"\caption{{{latex_escape(content.title)}. Report \texttt{{{latex_escape(content.report_id)}}}, "
-        rf"results \texttt{{{latex_escape(content.content_hash[:19])}\ldots}}; reproduce with "
-        rf"\texttt{{{latex_escape(content.reproduce_command)}}}.}}",
-        rf"\label{{tab:{latex_escape(content.report_id)}}}",
-        r"\end{table}",
-    ]
+def latex_table(table: Table) -> str:
+    """Booktabs ``tabular``s in small type (split every ROWS_PER_TABULAR rows), then the table's note."""
+    spec = "l" * table.width
+    head = " & ".join(latex_escape(h) for h in table.headers) + r" \\"
+    chunks = [table.rows[i:i + ROWS_PER_TABULAR] for i in range(0, len(table.rows), ROWS_PER_TABULAR)] or [()]
+    lines = [r"\begin{center}\normalsize " + latex_escape(table.title) + r"\end{center}", r"\nopagebreak"]
+    for k, chunk in enumerate(chunks):
+        lines += [r"{\footnotesize\setlength{\tabcolsep}{3.5pt}\noindent\begin{tabular}{" + spec + "}",
+                  r"\toprule", head, r"\midrule"]
+        lines += [" & ".join(latex_escape(v) for v in row) + r" \\" for row in chunk]
+        lines += [r"\bottomrule", r"\end{tabular}}\par"]
+        if k + 1 < len(chunks):
+            lines.append(r"\smallskip")
+    if table.note:
+        lines += [r"\smallskip{\footnotesize " + latex_escape(table.note) + r"\par}", r"\medskip"]
     return "\n".join(lines)
 
 
+def _verbatim(text: str) -> str:
+    wrapped = []
+    for line in text.splitlines():
+        indent = len(line) - len(line.lstrip())
+        wrapped += textwrap.wrap(line, CITATION_WIDTH, subsequent_indent=" " * (indent + 2),
+                                 break_long_words=True, break_on_hyphens=False) or [""]
+    return "\n".join(wrapped).replace("\\end{verbatim}", "\\end {verbatim}")
+
+
 def latex_report(content: ReportContent) -> str:
-    """The table plus the citation block (``verbatim``), ready to ``\\input``."""
-    return "\n".join([
+    """The whole document."""
+    tables = [k.compact for k in content.kinds if k.compact is not None]
+    if content.all_findings:
+        tables.insert(0, Table("Findings", ("check", "verdict"), tuple((f.name, f.verdict) for f in content.all_findings),
+                               "The evidence behind each finding is in report.html and report.md."))
+    summary = [latex_escape(f"{t.kind}: {t.text()}") for t in content.tallies]
+    summary += [latex_escape(f"Normalisation: {n}") for n in content.normalisations]
+    body = [
         f"% {content.title} -- generated by twolayer; report {content.report_id}, results {content.content_hash}",
-        latex_table(content),
+        "% Standalone: pdflatex report.tex. To copy a table into a paper, load: " + ", ".join(PACKAGES),
+        r"\documentclass[10pt]{article}",
+        r"\usepackage[margin=2cm]{geometry}",
+        r"\usepackage{booktabs,amsmath}",
+        r"\begin{document}",
+        r"\section*{" + latex_escape(content.title) + "}",
+        (latex_escape(content.description) + r"\par\smallskip") if content.description else "",
+        r"\noindent Report \texttt{" + latex_escape(content.report_id) + r"}; "
+        + f"{len(content.records)} cells." + r"\par",
+        *(r"\noindent " + s + r"\par" for s in summary),
+        r"\medskip",
+        *(latex_table(t) for t in tables),
+        r"\subsection*{How to cite this evidence}",
+        r"{\footnotesize\begin{verbatim}",
+        _verbatim(citation_text(content)),
+        r"\end{verbatim}}",
+        r"\end{document}",
         "",
-        r"\begin{verbatim}",
-        citation_text(content).replace("\\end{verbatim}", "\\end {verbatim}"),
-        r"\end{verbatim}",
-        "",
-    ])
+    ]
+    return "\n".join(b for b in body if b != "")

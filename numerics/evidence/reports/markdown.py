@@ -1,4 +1,5 @@
-"""Markdown form of a sweep report: summary, figures (PNG files beside it), table, citation, provenance.
+"""Markdown form of a report: summary, findings, each section's figures (PNG files beside it) and tables,
+citation, and the provenance at the end.
 
 Examples
 --------
@@ -6,7 +7,7 @@ Examples
 >>> from numerics.evidence.store import CellRecord
 >>> rec = CellRecord("abcd1234", "k", {"M": 2}, 1, {"verdict": "agree", "values": {"q": "4.0"}}, 0.1)
 >>> text = markdown_report(build_content([rec], title="demo", provenance={}))
->>> text.splitlines()[0], "| `abcd1234` | 2 | agree | 4.0 |" in text
+>>> text.splitlines()[0], "| abcd1234 | 2 | agree | 4.0 |" in text
 ('# demo', True)
 """
 
@@ -16,46 +17,51 @@ import json
 
 from numerics.evidence.reports.citation import citation_text
 from numerics.evidence.reports.content import ReportContent
-from numerics.evidence.reports.table import display
+from numerics.evidence.reports.model import Table
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def markdown_table(content: ReportContent, digits: int = 12) -> str:
-    """The cells as a pipe table (values to ``digits`` significant digits; full values in report.json)."""
-    t = content.table
-    head = ["cell"] + list(t.param_keys) + ["verdict"] + list(t.value_keys)
-    lines = ["| " + " | ".join(_cell(str(h)) for h in head) + " |", "|" + "---|" * len(head)]
-    for row in t.rows:
-        vals = [f"`{row['cell_id']}`"] + [_cell(display(row.get(k), digits)) for k in t.param_keys]
-        vals += [_cell(display(row.get("verdict")))] + [_cell(display(row.get(k), digits)) for k in t.value_keys]
-        lines.append("| " + " | ".join(vals) + " |")
+def markdown_table(table: Table) -> str:
+    """A pipe table, then its note."""
+    lines = ["| " + " | ".join(_cell(h) for h in table.headers) + " |", "|" + "---|" * table.width]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in table.rows]
+    if table.note:
+        lines += ["", table.note]
     return "\n".join(lines)
 
 
 def markdown_report(content: ReportContent) -> str:
     """The whole Markdown document."""
-    counts = ", ".join(f"{n} {v}" for v, n in content.table.verdict_counts.items()) or "none"
     out = [f"# {content.title}", ""]
     if content.description:
         out += [content.description, ""]
-    out += [
-        f"- Report: `{content.report_id}` (results `{content.content_hash}`)",
-        f"- Cells: {len(content.records)} of kind `{content.kind}`; verdicts: {counts}",
-        f"- Run: `{content.run_id}`, sweep seed {content.seed}",
-        f"- Store: `{content.store_path}`",
-        f"- Reproduce: `{content.reproduce_command}`",
-        "",
-    ]
+    out += [f"- Report: `{content.report_id}` (results `{content.content_hash}`)",
+            f"- Cells: {len(content.records)} of kind `{content.kind}`"]
+    for t in content.tallies:
+        out.append(f"- `{t.kind}` {t.text()}" + (f"; certified: {', '.join(t.certified)}" if t.certified else ""))
+    out += [f"- Normalisation: {n}" for n in content.normalisations]
+    run = ", ".join(content.run_ids) or "-"
+    out += [f"- Run: `{run}`" + ("" if content.seed is None else f", sweep seed {content.seed}")]
+    if content.store_path:
+        out.append(f"- Store: `{content.store_path}`")
+    out += [f"- Reproduce: `{content.reproduce_command}`", ""]
     for note in content.notes:
         out += [f"> {note}", ""]
-    for fig in content.figures:
-        out += [f"![{fig.caption}]({fig.name})", "", f"*{fig.caption}*", ""]
-    out += ["## Cells", "", markdown_table(content), "",
-            "Values are shown to 12 significant digits; `report.json` holds them as computed.", "",
-            "## How to cite this evidence", "", "```text", citation_text(content), "```", "",
-            "## Provenance", "", "```json", json.dumps(content.run_provenance or content.provenance, indent=1,
-                                                        sort_keys=True), "```", ""]
+    if content.all_findings:
+        out += ["## Findings", "", markdown_table(Table("Findings", ("check", "verdict", "evidence"),
+                                                        tuple((f.name, f.verdict, f.detail) for f in content.all_findings))), ""]
+    for s in content.all_sections:
+        out += [f"## {s.title}", ""]
+        for p in s.paragraphs:
+            out += [p, ""]
+        for fig in s.figures:
+            out += [f"![{fig.caption}]({fig.name})", "", f"*{fig.caption}*", ""]
+        for t in s.tables:
+            out += [f"### {t.title}", "", markdown_table(t), ""]
+    out += ["## How to cite this evidence", "", "```text", citation_text(content), "```", "",
+            "## Provenance", "", "<details><summary>code, environment, command, seeds</summary>", "", "```json",
+            json.dumps(content.run_provenance or content.provenance, indent=1, sort_keys=True), "```", "", "</details>", ""]
     return "\n".join(out)

@@ -86,7 +86,7 @@ def sweep_table(records: Sequence[CellRecord]) -> SweepTable:
                "verdict": r.result.get("verdict"), **{k: _scalar(values.get(k)) for k in value_keys},
                "seconds": r.seconds}
         rows.append(row)
-    counts = Counter(str(r.result.get("verdict")) for r in recs)
+    counts = Counter(str(r.result["verdict"]) for r in recs if r.result.get("verdict") is not None)
     return SweepTable(tuple(rows), param_keys, value_keys, dict(sorted(counts.items())))
 
 
