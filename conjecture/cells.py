@@ -14,7 +14,7 @@
 
 Gaps are relative to C_target (the loss at beta = 0), which stays positive when F_ETF = 0 (M = 2, d = 1).
 
-References: MODEL.md sections 3 and 5; the project's issue 4.
+References: docs/model.md §4 and §5; the project's issue 4.
 """
 
 from __future__ import annotations
@@ -261,7 +261,7 @@ def evaluate_cell(params: dict, seed: int) -> dict:
     etf_exists = p.M <= p.d + 1
     C = float(summary.constant())
     out: dict = {"params": asdict(p), "seed": int(seed), "etf_exists": etf_exists, "C_target": C,
-                 "source": "MODEL.md sections 3, 5; conjecture.cells"}
+                 "source": "docs/model.md §4, §5; conjecture.cells"}
     ref = None
     if etf_exists and p.regime in ("I", "II"):
         ref = etf_reference(summary, p.regime, p.M, p.d, dps=max(p.polish_dps, 30) + 10)
@@ -377,7 +377,7 @@ def evaluate_cell(params: dict, seed: int) -> dict:
         refuted = out["refutation_signed"]["certified"]
     # ---- F_ETF = 0 exactly: Ltilde is a squared loss (>= 0), so the ETF is a global minimiser for any beta
     signed_cert = None
-    if ref is not None and p.regime == "I":  # regime I: Ltilde = E_x (f_inf(x) - g(x))^2 exactly (MODEL.md section 3)
+    if ref is not None and p.regime == "I":  # regime I: Ltilde = E_x (f_inf(x) - g(x))^2 exactly (docs/model.md §4)
         with mpmath.workdps(60):
             if mpmath.mpf(ref.closed_form) == 0:
                 signed_cert = 0.0

@@ -9,7 +9,7 @@ A singular or ill-conditioned K (repeated or, for even activations, antipodal ne
 symmetric eigendecomposition with eigenvalues below ``rcond * lambda_max`` dropped (pseudo-inverse): the
 minimum over beta is still attained when b lies in the range of K, which holds for repeated neurons.
 
-References: MODEL.md section 3; Amani et al., ITW 2022 (arXiv:2205.08199), the simplified objective.
+References: docs/model.md §4; Amani et al., ITW 2022 (arXiv:2205.08199), the simplified objective.
 """
 
 from __future__ import annotations

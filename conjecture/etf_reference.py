@@ -10,7 +10,7 @@ Regime (II): b_j = a0 + mu1 <m, v_j> (a0 = abar mu_0^2, mu1 = mu_1^2); at the ET
              Checked against F at the exact ETF with m in its span, in mpmath.
 Regime (III): no closed form; the best of sampled orientations (an upper estimate of the ETF family minimum).
 
-References: MODEL.md sections 3 and 5; theory.etf_values (regime I closed form).
+References: docs/model.md §4 and §5; theory.etf_values (regime I closed form).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ and frames supplied by the user as JSON.
 Every function returns float64 arrays of shape (B, M, d) with unit rows (a batch of B frames), or (M, d)
 for a single frame where the name says so.
 
-References: MODEL.md section 5 (simplex ETF, M-gons in d = 2, antipodal pairs); regime (II) tilted ETFs.
+References: docs/model.md §5 (simplex ETF, M-gons in d = 2, antipodal pairs); regime (II) tilted ETFs.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ eigenvectors with |lambda| > zero_tol * max |lambda| (the flat directions are th
 along which F is constant), and retracts. Started within the quadratic basin from a float64 optimum
 (||grad|| ~ 1e-10) it needs two or three steps to reach ||grad|| < 10^-(dps+5).
 
-References: Absil, Mahony, Sepulchre (2008), Alg. 5 (Riemannian Newton); MODEL.md section 3.
+References: Absil, Mahony, Sepulchre (2008), Alg. 5 (Riemannian Newton); docs/model.md §4.
 """
 
 from __future__ import annotations

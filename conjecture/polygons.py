@@ -2,11 +2,11 @@
 
 In d = 2, relu(t) = (t + |t|)/2: a frame acts through its lines (directions mod sign) and its linear part
 sum_j beta_j v_j. For odd M the regular M-gon gives M distinct, equally spaced lines with zero linear part; for
-even M its vertices come in antipodal pairs (only M/2 lines), which MODEL.md section 5 says wastes neurons.
+even M its vertices come in antipodal pairs (only M/2 lines), which docs/model.md §5 says wastes neurons.
 Candidates: the regular M-gon, all sign patterns on the M equally spaced lines (``frames.signed_lines``),
 unions of two polygons, and Haar-random starts; all are refined, the best is polished in mpmath.
 
-References: MODEL.md section 5 ("Example d = 2").
+References: docs/model.md §5 ("Example d = 2").
 """
 
 from __future__ import annotations

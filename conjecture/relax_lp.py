@@ -10,7 +10,7 @@ S^{d-1} (Schoenberg) while G_0 = 1. Write A(h) = h_0 + (kappa(1) - h(1)) / M. In
     Ltilde >= C - 2 b s + A s^2 >= C - b^2 / A,     s = sum beta,
 and the simplex ETF with equal beta attains C - b^2 / Q_ETF, Q_ETF = (kappa(1) + (M - 1) kappa(rho0)) / M,
 rho0 = -1/(M-1). The tangent line h(t) = kappa(rho0) + kappa'(rho0) (t - rho0) gives A = Q_ETF exactly when
-kappa is convex and increasing (the kappa'(rho0) terms cancel), so the bound is tight (MODEL.md section 5).
+kappa is convex and increasing (the kappa'(rho0) terms cancel), so the bound is tight (docs/model.md §5).
 
 The LP maximises A(h) over (h_0..h_K) on a grid; the candidate h is then rounded to exact rationals, shifted
 down by delta, and h - delta <= kappa on all of [-1, 1] is proved with interval arithmetic
@@ -18,7 +18,7 @@ down by delta, and h - delta <= kappa on all of [-1, 1] is proved with interval 
 
 References: Delsarte, Goethals, Seidel, "Spherical codes and designs", Geom. Dedicata 6 (1977);
 Yudin, "Minimum potential energy of a point system of charges", Discrete Math. Appl. 3 (1993);
-Schoenberg, "Positive definite functions on spheres", Duke Math. J. 9 (1942); MODEL.md section 5.
+Schoenberg, "Positive definite functions on spheres", Duke Math. J. 9 (1942); docs/model.md §5.
 """
 
 from __future__ import annotations

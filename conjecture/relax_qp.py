@@ -5,7 +5,7 @@ beta >= 0, lambda_j beta_j = 0) are recomputed from the returned (beta, lambda),
     g(lambda) = C - (b + lambda/2)^T K^{-1} (b + lambda/2)    (lambda >= 0 clipped)
 is a lower bound on the constrained minimum for ANY lambda >= 0 (weak duality), so primal - g is a verified gap.
 
-References: Boyd & Vandenberghe (2004), sec. 5.2 (Lagrange dual), 5.5.3 (KKT); MODEL.md section 3.
+References: Boyd & Vandenberghe (2004), sec. 5.2 (Lagrange dual), 5.5.3 (KKT); docs/model.md §4.
 """
 
 from __future__ import annotations

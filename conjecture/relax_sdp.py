@@ -16,7 +16,7 @@ is <= u^T K(V) u for every frame and every u with the sign pattern, and Ltilde >
 when A_k > 0. The relaxation is symmetric under permutations, so one SDP per k = 0..M-1 covers all patterns.
 For k = 0 with the tangent at rho0 = -1/(M-1) it reproduces the Delsarte bound (tight at the ETF).
 
-References: Goemans & Williamson, J. ACM 42 (1995) (elliptope relaxation); MODEL.md sections 3 and 5.
+References: Goemans & Williamson, J. ACM 42 (1995) (elliptope relaxation); docs/model.md §4 and §5.
 """
 
 from __future__ import annotations

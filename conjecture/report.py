@@ -23,7 +23,7 @@ from theory.loss_text import loss_text
 KIND = "conjecture-cell"
 NORMALISATION = ("abar = E[a||w||] = 1: every F is Ltilde / abar^2 (regime I: C_target = c_d); gaps are relative to "
                  "C_target; regime II tilts are ||m|| / abar")
-VERDICT_COLUMNS = (("beta >= 0", "verdict_nonneg"), ("signed beta", "verdict_signed"))
+VERDICT_COLUMNS = (("β ≥ 0", "verdict_nonneg"), ("signed β", "verdict_signed"))
 
 
 def _where(c: dict) -> str:
@@ -112,7 +112,7 @@ def _main_table(cells: Sequence[dict], records: dict) -> Table:
                      gap_text(c), certificate_text(c), f"{s['total_starts']} ({s['hits_of_best']} at best)",
                      records[id(c)]))
     return Table("Verdicts and evidence per cell",
-                 ("M", "d", "beta >= 0", "signed beta", "F_ETF (abar = 1)", "best found, signed beta", "gap / C_target",
+                 ("M", "d", "β ≥ 0", "signed β", "F_ETF (abar = 1)", "best found, signed β", "gap / C_target",
                   "certificate", "starts", "cell"), tuple(rows),
                  f"PROVEN: an interval-certified lower bound within {PROOF_RTOL:g} (relative to C_target) of F_ETF. "
                  f"SUPPORTED: the stated search found nothing below F_ETF - {SEARCH_RTOL:g} C_target. REFUTED: a rational "
@@ -125,7 +125,7 @@ def _compact(cells: Sequence[dict]) -> Table:
                   c["verdict_signed"].replace("_", " "), etf_text(c, 13).split(" (")[0],
                   gap_text(c).split(" (")[0], certificate_text(c)) for c in cells)
     return Table("ETF conjecture: verdicts per cell (abar = 1)",
-                 ("M", "d", "beta >= 0", "signed", "F_ETF", "gap found", "certificate (tolerance)"), rows,
+                 ("M", "d", "β ≥ 0", "signed β", "F_ETF", "gap found", "certificate (tolerance)"), rows,
                  f"gap found = (best - F_ETF)/C_target, SUPPORTED within {SEARCH_RTOL:g}; "
                  f"proof tolerance {PROOF_RTOL:g} relative.")
 
@@ -133,7 +133,7 @@ def _compact(cells: Sequence[dict]) -> Table:
 def _figures(cells: Sequence[dict]) -> tuple[Figure, ...]:
     points = [{"M": c["params"]["M"], "d": c["params"]["d"], "verdict_nonneg": c["verdict_nonneg"],
                "verdict_signed": c["verdict_signed"]} for c in cells]
-    figs = [Figure("verdicts.png", "Verdicts per (M, d): beta >= 0 (left) and signed beta (right)",
+    figs = [Figure("verdicts.png", "Verdicts per (M, d): β ≥ 0 (left) and signed β (right)",
                    verdict_map_png(points, "M", "d", VERDICT_COLUMNS, xlabel="M (compressed width)",
                                    ylabel="d (input dimension)"))]
     series: dict[str, list] = {}

@@ -9,7 +9,7 @@ Two families compete (abar = 1; everything depends on ||m|| / abar only, since F
 The type change is the root r* of F_A(r) = F_B, located by bisection with both values at ``dps`` digits; free
 multi-start searches on both sides of r* check that the global optimum is the predicted family.
 
-References: MODEL.md section 3 (II); theory.etf_values (tilted family).
+References: docs/model.md §4 (II); theory.etf_values (tilted family).
 """
 
 from __future__ import annotations

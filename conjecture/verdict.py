@@ -16,7 +16,7 @@ import enum
 # ETF value itself is reported. The tangent-line certificate reaches ~1e-60.
 PROOF_RTOL = 1e-30
 # SUPPORTED: the best value found is >= ETF value - SEARCH_RTOL * |ETF value|. float64 evaluation of F loses
-# about 1e-16 * cond(K) relative accuracy; 1e-9 (MODEL.md's figure) leaves room for cond(K) up to 1e6.
+# about 1e-16 * cond(K) relative accuracy; 1e-9 (docs/model.md's figure) leaves room for cond(K) up to 1e6.
 SEARCH_RTOL = 1e-9
 
 

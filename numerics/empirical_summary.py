@@ -6,7 +6,7 @@
 so ``theory.objective`` (ltilde, reduced_objective, optimal_beta) evaluates and optimises the exact
 finite-N loss when handed an ``EmpiricalSummary``.  grad_v b_N(v^) = (1/N) sum_i alpha_i kappa'(<w^_i, v^>) w^_i.
 
-References: MODEL.md sections 1-3.
+References: docs/model.md §1-3.
 
 Examples
 --------

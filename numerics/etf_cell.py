@@ -10,7 +10,7 @@ from the cell's seed (F(V) = C - b^T K^+ b via ``theory.objective.optimal_beta``
 leave unchanged to float64 accuracy.  Used by the evidence tests (store, resume, Dask, reproduce)
 and the ``twolayer etf-sweep`` demo.
 
-References: MODEL.md sections 3 and 5 (q(2) = 4, q(3) = 4.926126323245372539...).
+References: docs/model.md §4 and §5 (q(2) = 4, q(3) = 4.926126323245372539...).
 
 Examples
 --------
@@ -131,7 +131,7 @@ def etf_cell(params: dict, seed: int) -> dict:
         "digits_agreed": round(min(agreed, float(work)), 2),
         "kernel_rank": rank,
         "rotation_check_digits": _digits(rotated, float(lstar)),
-        "source": "MODEL.md s.5: q(M) = M/(kappa(1) + (M-1) kappa(-1/(M-1))); "
+        "source": "docs/model.md §5: q(M) = M/(kappa(1) + (M-1) kappa(-1/(M-1))); "
                   "1^T K^+ 1 by mpmath.eigsy; F(V) = C - b^T K^+ b (theory.objective.optimal_beta) at a seeded Haar rotation",
     }
 

@@ -8,7 +8,7 @@ Starts: the simplex ETF under independent Haar-random rotations (the orientation
 of the ETF is a flat direction of Ltilde, so the finite target picks one), drawn from an explicit Generator.
 This is a local search: the reported minimum is an upper bound on min_theta L_N, the best of ``starts``.
 
-References: MODEL.md sections 3-4.
+References: docs/model.md §4-4.
 
 Examples
 --------

@@ -191,7 +191,11 @@ def decimal_enclosure(ball: arb, *, max_digits: int = 60) -> tuple[str, str]:
     if hi > lo:
         k = max(k, _floor_log10(hi - lo) - 1)
     quantum = Fraction(10) ** k
-    return _decimal(math.floor(lo / quantum), k), _decimal(math.ceil(hi / quantum), k)
+    n_lo, n_hi = math.floor(lo / quantum), math.ceil(hi / quantum)
+    if n_lo == n_hi:  # an exact ball with a short decimal expansion: no trailing zeros
+        while n_lo != 0 and n_lo % 10 == 0:
+            n_lo, n_hi, k = n_lo // 10, n_hi // 10, k + 1
+    return _decimal(n_lo, k), _decimal(n_hi, k)
 
 
 def certified_population_loss(target_a, target_W, student_b, student_V, activation: str | Activation = "relu",

@@ -7,7 +7,7 @@ t = pi - theta and J_n the Cho-Saul angular functions
 (k_n(-rho) swaps t with theta and rho with -rho.)  These are written out by hand here and checked
 against the sympy-derived kernels of ``theory.kernels`` in the tests (two independent derivations).
 
-References: Cho & Saul, "Kernel methods for deep learning", NIPS 2009, eq. (7); MODEL.md section 2.
+References: Cho & Saul, "Kernel methods for deep learning", NIPS 2009, eq. (7); docs/model.md §3.
 
 Examples
 --------

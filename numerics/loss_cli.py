@@ -269,9 +269,10 @@ def register(subparsers) -> None:
     """Add ``loss`` to the ``twolayer`` parser."""
     p = subparsers.add_parser("loss", help="exact finite-N population loss L_N of given or drawn networks",
                               formatter_class=HelpFormatter,
-                              description="L_N = E_x (f_N(x) - g(x))^2 in closed form (float64 with rounding bound), "
-                                          "as a certified arb enclosure, or by Monte Carlo, for the networks of a "
-                                          "--weights file or a pair drawn by --law, --N, --M, --d and --seed.")
+                              description="L_N = E_x (f_N(x) - g(x))^2 in closed form (float64 with its rounding "
+                                          "bound),\nas a certified arb enclosure, or by Monte Carlo, for the networks "
+                                          "of a --weights file\nor a pair drawn by --law, --N, --M, --d, --student, "
+                                          "--beta, --activation and --seed.")
     p.add_argument("--weights", help="JSON or NPZ file with arrays a, W, b, V (+ activation); see numerics.networks")
     p.add_argument("--law", default=None, help="target law when drawing (default gaussian)")
     p.add_argument("--N", default=None, help=f"target width N when drawing, 1..{MAX_N} (default 1000)")

@@ -17,7 +17,7 @@ Three kinds (registered with ``numerics.evidence.sweep.register_cell_kind`` at i
 Plus ``finite-n-precision``: float64 against arb for the loss and for a loss difference along the flat
 orientation direction (where float64 loses the effect).
 
-References: MODEL.md sections 3-5; theory.finite_n (predictions).
+References: docs/model.md §4-5; theory.finite_n (predictions).
 
 Examples
 --------

@@ -1,35 +1,52 @@
-"""``twolayer verify``: run a profile's cells through the sweep runner, then write Markdown, JSON and PNGs.
+"""``twolayer verify``: run a profile's cells through the sweep runner, then write one report per run.
 
-    out/verify.md    verdict lines, per-cell tables, precision table, provenance
-    out/verify.json  the same as data (checks, rows, series, provenance, profile, cell ids)
-    out/*.png        log-log plots: predicted lines, measured points with 95% error bars
-    out/store/       the SQLite result store (numerics.evidence.store); re-running reuses finished cells
+    ROOT/<run-id>/report.html   the self-contained page (findings, per-cell tables, checks with plots, run)
+    ROOT/<run-id>/report.md     Markdown, with the log-log PNGs beside it
+    ROOT/<run-id>/report.tex    standalone LaTeX (findings and one compact table per cell kind)
+    ROOT/<run-id>/report.json   identity, findings, every cell, and ``extra``: the profile, its grid and
+                                expected runtime, every check with its per-cell rows and plot series, the
+                                cell ids per kind and the sweeps (hashed into the report id)
+    ROOT/<run-id>/CITATION.txt  how to cite the evidence
+    ROOT/latest -> <run-id>     the newest run; an earlier run's folder is never touched
+
+The cells go to one result store (``store``; None: $TWOLAYER_STORE, else ./twolayer-results), which
+re-running reuses.  The pooled rate checks of ``numerics.rate_checks`` become the report's findings;
+the cells are shown by the report kinds of ``numerics.rate_report``.  Timings and which cells were
+computed or reused are facts of the run, not results: they are shown in the report's run section and
+kept in report.json's ``provenance.verify``, outside the hash, so the same numbers give the same report id.
 
 References: MODEL.md section 4; numerics.rates (cells), numerics.rate_checks (verdicts).
 
 Examples
 --------
 >>> import tempfile
->>> out = run_verify("smoke", tempfile.mkdtemp(), seed=1, n_workers=0, quiet=True, kinds=("dimension-limit",))
->>> [c.key for c in out.checks]
-['dimension', 'precision']
+>>> out = run_verify("smoke", tempfile.mkdtemp(), seed=1, n_workers=0, quiet=True, kinds=("dimension-limit",),
+...                  store=tempfile.mkdtemp())
+>>> [f.name for f in out.findings], out.folder.name == out.run_id
+(['dimension limit: Ltilde_d* - Ltilde_inf* = (1 - 2 mu_0^2 q_M) mu_2^2 / d + O(d^-2)', 'precision: float64 vs high precision (digits of float64 that agree)'], True)
 """
 
 from __future__ import annotations
 
-import json
+import math
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numerics.rate_report  # noqa: F401 - registers the report content of the verify cell kinds
 from numerics import rates
-from numerics.plots import loglog_png
-from numerics.profiles import Profile, get_profile
-from numerics.evidence.provenance import collect_provenance, content_hash, to_jsonable
-from numerics.rate_checks import Check, all_checks
+from numerics.evidence.provenance import collect_provenance
 from numerics.evidence.reports import write_sweep_reports
-from numerics.evidence.sweep import run_sweep
+from numerics.evidence.reports.model import Figure, Finding, Section, Table
+from numerics.evidence.run_folder import check_output_root, new_run_folder
+from numerics.evidence.store import ResultStore
+from numerics.evidence.sweep import _check_scheduler, _new_run_id, run_sweep
+from numerics.plots import loglog_png, omitted_points
+from numerics.profiles import Profile, get_profile
+from numerics.rate_checks import Check, all_checks
+from numerics.rate_report import ci_text, num
+from numerics.verify_cli import DEFAULT_ROOT, DEFAULT_SEED
 from theory.errors import InputError
 
 CELL_FUNCTIONS = {
@@ -40,15 +57,31 @@ CELL_FUNCTIONS = {
     rates.KIND_PRECISION: rates.precision_cell,
 }
 
-_PLOTS = {
-    "bias": ("bias.png", "N", "E L_N - Ltilde (control variate)", None),
-    "variance_etf": ("variance_etf.png", "N", "Var L_N at the ETF", None),
-    "variance_unbalanced": ("variance_unbalanced.png", "N", "Var L_N at e_1..e_M", None),
-    "minimum_gap_after_bias": ("minimum_gain.png", "N", "Ltilde* + bias - min L_N", -0.5),
-    "minimum_gram_distance": ("minimiser_distance.png", "N", "||G(V*) - G_ETF||_F", -0.5),
-    "dimension": ("dimension.png", "d", "|Ltilde_d* - Ltilde_inf*|", None),
+# check key -> (figure file, x label, y label, reference slope)
+PLOTS = {
+    "bias": ("bias.png", "N (target width)", "E[L_N] - Ltilde (control variate)", None),
+    "variance_etf": ("variance_etf.png", "N (target width)", "Var L_N at the ETF", None),
+    "variance_unbalanced": ("variance_unbalanced.png", "N (target width)", "Var L_N at e_1..e_M", None),
+    "minimum_gap_after_bias": ("minimum_gain.png", "N (target width)", "Ltilde* + bias - min L_N", -0.5),
+    "minimum_gap": ("minimum_gap.png", "N (target width)", "|min L_N - Ltilde*|", -0.5),
+    "minimum_gram_distance": ("minimiser_distance.png", "N (target width)", "||G(V*) - G_ETF||_F", -0.5),
+    "dimension": ("dimension.png", "d (input dimension)", "|Ltilde_d* - Ltilde_inf*|", None),
 }
-
+# Short names of the checks (the finding's name is 'short: title').
+SHORT_NAMES = {
+    "consistency": "loss consistency", "bias": "bias", "bias_raw": "bias (raw)", "variance_etf": "variance, ETF",
+    "variance_unbalanced": "variance, unbalanced", "minimum_gap_after_bias": "minimum: gain",
+    "minimum_gap": "minimum: gap", "minimum_gram_distance": "minimum: shape", "dimension": "dimension limit",
+    "precision": "precision",
+}
+VERDICT_RULES = (
+    "Ratios are measured / predicted with 95% confidence intervals from the sampling error of the measurement "
+    "(the predictions of theory.finite_n are exact). 'confirmed': the pooled ratio's CI contains 1 and every "
+    "fitted exponent's CI contains the predicted one. The minimum checks have no closed-form prediction: "
+    "'consistent' means every fitted exponent's CI contains MODEL.md's -1/2. 'info': a measurement without a verdict.")
+# Checks whose per-cell rows are exactly a cell kind's table (shown once, in the cells section).
+ROWS_SHOWN_BY_KIND = {"consistency": "Cells: loss consistency (float64, arb, Monte Carlo)",
+                      "dimension": "Cells: dimension limit of Ltilde* at the ETF"}
 
 # Kinds whose cells take seconds each: run on one shared local Dask cluster (one process per core);
 # the others take milliseconds and run serially in this process.
@@ -67,43 +100,213 @@ def _shared_cluster(n_workers: int | None, kinds: list[str]):
 
 @dataclass(frozen=True)
 class VerifyOutcome:
-    """What ``run_verify`` produced: checks, file paths, timing, and the provenance block."""
+    """What ``run_verify`` produced: the checks and findings, the run folder and report, timing, provenance."""
 
     profile: str
+    run_id: str
+    folder: Path
+    root: Path
+    report_id: str
     checks: tuple[Check, ...]
+    findings: tuple[Finding, ...]
     paths: dict
     wall_seconds: float
     provenance: dict
     cell_seconds: dict
+    store_path: str
 
     def lines(self) -> list[str]:
         return [c.line() for c in self.checks]
 
 
-def run_verify(profile: str | Profile, out_dir, *, seed: int = 20220517, n_workers: int | None = None,
-               quiet: bool = False, kinds: tuple[str, ...] | None = None, scheduler: str | None = None,
-               store=None) -> VerifyOutcome:
-    """Run every cell of ``profile`` (reusing finished cells in the store, default out_dir/store) and write the reports.
+# -- input ------------------------------------------------------------------------------------------------
+def open_store(store) -> str:
+    """Check the result store before any work (None: the shared default) and return its SQLite path.
 
-    ``scheduler`` ('tcp://host:port') sends every cell to that Dask cluster instead of a local one.
-    Besides verify.md/json and the plots, the four evidence forms (report.html/md/tex, CITATION.txt)
-    go to out_dir/evidence.
+    A path that is not a twolayer store (e.g. a JSON file) is an InputError; nothing is created then."""
+    with ResultStore(store) as st:
+        return str(st.path)
+
+
+def _check_kinds(kinds) -> None:
+    if kinds is None:
+        return
+    unknown = [k for k in kinds if k not in CELL_FUNCTIONS]
+    if unknown or not kinds:
+        raise InputError("kinds", f"expected some of {', '.join(CELL_FUNCTIONS)}", got=list(kinds))
+
+
+# -- findings and sections ------------------------------------------------------------------------------
+def verdict_word(check: Check) -> str:
+    """The finding's verdict: confirmed, not_confirmed, consistent, inconsistent or info."""
+    return check.verdict.value.replace(" ", "_")
+
+
+def finding_detail(check: Check) -> str:
+    """The measured ratio with its 95% CI against the prediction, the fitted exponent, then the check's detail."""
+    parts = []
+    if check.ratio is not None:
+        r = check.ratio
+        parts.append(f"measured / predicted = {r.value:.4f} (95% CI {r.low:.4f}..{r.high:.4f}; prediction: 1)")
+    if check.exponent is not None:
+        e = check.exponent
+        pred = ("no prediction" if check.predicted_exponent is None else f"predicted {check.predicted_exponent:g}")
+        parts.append(f"fitted exponent {e.exponent:.3f} (95% CI {e.exponent_ci[0]:.3f}..{e.exponent_ci[1]:.3f}; {pred})")
+    detail = check.detail.strip()
+    if detail.startswith("(") and detail.endswith(")"):
+        detail = detail[1:-1]
+    if detail:
+        parts.append(detail)
+    return "; ".join(parts) or "no measurement"
+
+
+def finding(check: Check) -> Finding:
+    return Finding(f"{SHORT_NAMES.get(check.key, check.key)}: {check.title}", verdict_word(check), finding_detail(check))
+
+
+def _cell_text(value, digits: int = 4) -> str:
+    """A check-row value: an estimate {value, se, ci95} or a ratio {ratio, ci95} with its CI; '-' if absent."""
+    if isinstance(value, dict) and "ci95" in value:
+        lo, hi = value["ci95"]
+        if "ratio" in value:
+            return f"{value['ratio']:.3f} [{lo:.3f}, {hi:.3f}]"
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (lo, hi)):
+            return f"{value['value']:.{digits}g} (1 draw, no CI)"
+        return ci_text(value["value"], lo, hi, digits)
+    return num(value, digits)
+
+
+# check family -> columns (row key, header, significant digits)
+_CHECK_COLUMNS = {
+    "bias": (("d", "d", 0), ("N", "N", 0), ("draws", "draws R", 0), ("predicted", "predicted bias (exact)", 6),
+             ("measured_cv", "measured, control variate (95% CI)", 4), ("ratio_cv", "ratio (95% CI)", 4),
+             ("measured_raw", "measured, raw mean (95% CI)", 4), ("ratio_raw", "raw ratio (95% CI)", 4)),
+    "variance": (("d", "d", 0), ("N", "N", 0), ("draws", "draws R", 0), ("predicted", "predicted Var (exact)", 6),
+                 ("predicted_first_term_share", "v1/N share of the prediction", 3),
+                 ("measured", "measured Var (95% CI)", 4), ("ratio", "ratio (95% CI)", 4),
+                 ("balance", "||sum_j beta_j v_j||", 3)),
+    "minimum": (("d", "d", 0), ("N", "N", 0), ("draws", "draws R", 0), ("mean", "mean over the draws (95% CI)", 4),
+                ("converged_fraction", "converged fraction", 3), ("max_final_gradient_norm", "max final |grad|", 2)),
+    "precision": (("quantity", "quantity", 0), ("value", "value (arb or mpmath)", 6),
+                  ("float64_digits", "float64 digits", 3), ("effect_to_rounding_bound", "effect / float64 bound", 3)),
+}
+_CHECK_NOTES = {
+    "bias": "Predicted bias = (E[alpha^2] kappa(1) - abar^2 c_d)/N at the ETF (theory.finite_n, exact). Control "
+            "variate: mean of Y - Z; raw: mean of Y = L_N - Ltilde (same draws). [low, high] = 95% CI.",
+    "variance": "Predicted Var = v1/N + v2/N^2 + v3/N^3 (theory.finite_n, exact); v1/N share: how much of it is the "
+                "first-order term. Measured: sample variance of L_N over the R draws, 95% CI by the delta method "
+                "(kurtosis floored at 3). ||sum_j beta_j v_j|| = 0 for a balanced frame.",
+    "minimum": "Mean over the R draws with its 95% CI (mean +- 1.96 s/sqrt(R)); R is small, the minimum is a "
+               "multi-start search. converged fraction: draws whose every start ended at gradient norm < 10 x the "
+               "search tolerance.",
+    "precision": "float64 digits: digits of the float64 value that agree with arb (L_N and its differences) or "
+                 "mpmath (the dimension limit). effect / float64 bound: the effect (finite-N bias for L_N, the "
+                 "difference itself otherwise) over the a-priori float64 rounding bound; '-' for the dimension "
+                 "rows, a closed form with no float64 rounding bound computed.",
+}
+
+
+def _family(key: str) -> str | None:
+    if key == "bias":
+        return "bias"
+    if key.startswith("variance_"):
+        return "variance"
+    if key.startswith("minimum_"):
+        return "minimum"
+    return "precision" if key == "precision" else None
+
+
+def check_table(check: Check) -> Table | None:
+    """The per-cell rows behind a check, every measured number with its 95% CI; None when there are none."""
+    fam = _family(check.key)
+    if fam is None or not check.rows:
+        return None
+    cols = _CHECK_COLUMNS[fam]
+    rows = tuple(tuple(str(row.get(k)) if digits == 0 else _cell_text(row.get(k), digits) for k, _, digits in cols)
+                 for row in check.rows)
+    return Table(f"Per-cell rows of the check ({check.key})", tuple(h for _, h, _ in cols), rows, _CHECK_NOTES[fam])
+
+
+def check_figure(check: Check) -> Figure | None:
+    """The check's log-log plot (measured points with 95% error bars, predicted lines), if it has one."""
+    if check.key not in PLOTS or not check.series:
+        return None
+    name, xlabel, ylabel, slope = PLOTS[check.key]
+    png = loglog_png(check.series, title=check.title, xlabel=xlabel, ylabel=ylabel, reference_slope=slope)
+    has_pred = any(s.get("predicted") is not None for s in check.series)
+    caption = (f"{ylabel} against {xlabel.split(' (')[0]}, log-log: measured points with 95% error bars (1.96 se)"
+               + (", predicted values as lines" if has_pred else "")
+               + (f", a dashed reference line of slope {slope:g}" if slope is not None else "") + ".")
+    left_out = omitted_points(check.series)
+    if left_out:
+        caption += f" {left_out} measured point(s) <= 0 cannot be drawn on a log scale (see the table)."
+    return Figure(name, caption, png)
+
+
+def check_section(check: Check) -> Section:
+    paras = [f"Verdict: {verdict_word(check)}. {finding_detail(check)}."]
+    if check.key in ROWS_SHOWN_BY_KIND:
+        paras.append(f"The per-cell numbers are in the table of section '{ROWS_SHOWN_BY_KIND[check.key]}'.")
+    table = check_table(check)
+    fig = check_figure(check)
+    return Section(f"Check: {check.title}", tuple(paras), (table,) if table else (), (fig,) if fig else ())
+
+
+def _grid_text(grid: dict) -> str:
+    def show(v):
+        return ", ".join(str(x) for x in v) if isinstance(v, (list, tuple)) else str(v)
+
+    return "; ".join(f"{k} {show(v)}" for k, v in grid.items())
+
+
+def run_section(prof: Profile, kinds: list[str], sweeps: list[dict], wall: float, seed: int, run_id: str,
+                store_path: str) -> Section:
+    """The profile, its grid and expected runtime, the sweeps and the wall time of this run."""
+    grids = {rates.KIND_MOMENTS: prof.moments, rates.KIND_MINIMUM: prof.minimum, rates.KIND_DIMENSION: prof.dimension,
+             rates.KIND_PRECISION: prof.precision, rates.KIND_CONSISTENCY: prof.consistency}
+    cells = prof.cells()
+    grid = Table("Profile grid", ("kind", "cells", "parameters (the grid is the product of the listed values)"),
+                 tuple((k, str(len(cells[k])), _grid_text(grids[k])) for k in kinds),
+                 f"numerics.profiles.PROFILES['{prof.name}']; report.json's extra.profile_grid lists every cell.")
+    sweep_rows = tuple((s["kind"], s["run_id"], str(s["cells"]), str(s["computed"]), str(s["reused"]), s["scheduler"],
+                        f"{s['wall_seconds']:.2f}", s["results_hash"][:19]) for s in sweeps)
+    sweep_table = Table("Sweeps of this run", ("kind", "sweep run", "cells", "computed", "reused", "ran on", "wall s",
+                                                "results hash"), sweep_rows,
+                        "One sweep per cell kind (numerics.evidence.sweep.run_sweep); reused cells come from the store. "
+                        "Results hash shortened (in full in report.json).")
+    computed = sum(s["computed"] for s in sweeps)
+    reused = sum(s["reused"] for s in sweeps)
+    paras = (f"Profile {prof.name}: {prof.description}.",
+             f"Wall time {wall:.1f} s for the sweeps and checks; expected for this profile: {prof.expected_runtime}. "
+             f"{computed} cells computed, {reused} reused from the store {store_path}.",
+             f"Verify run {run_id}, sweep seed {seed}.")
+    return Section("Run: profile, sweeps and timing", paras, (grid, sweep_table))
+
+
+# -- the run --------------------------------------------------------------------------------------------
+def run_verify(profile: str | Profile, out_root=DEFAULT_ROOT, *, seed: int = DEFAULT_SEED,
+               n_workers: int | None = None, quiet: bool = False, kinds: tuple[str, ...] | None = None,
+               scheduler: str | None = None, store=None) -> VerifyOutcome:
+    """Run every cell of ``profile`` (reusing finished cells in ``store``) and write the report of this run
+    into ``out_root/<run-id>/`` (``out_root/latest`` points at it).
+
+    ``store``: a path or None (the shared default, $TWOLAYER_STORE or ./twolayer-results).  ``scheduler``
+    ('tcp://host:port') sends every cell to that Dask cluster instead of a local one.  The output root,
+    the store and the scheduler address are checked before any cell runs; a bad one creates nothing.
     """
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
-    out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise InputError("out", f"cannot create the output directory ({err.strerror})", got=str(out)) from None
+    _check_kinds(kinds)
+    scheduler = _check_scheduler(scheduler)
+    root = check_output_root(out_root)
+    store_path = open_store(store)
+    run_id = _new_run_id()
     start = time.perf_counter()
     by_kind: dict[str, list[dict]] = {}
     cell_seconds: dict[str, float] = {}
     cell_ids: dict[str, list[str]] = {}
-    sweep_info = []
+    sweeps, outcomes = [], []
     todo = [(k, c) for k, c in prof.cells().items() if kinds is None or k in kinds]
     cluster = None if scheduler else _shared_cluster(n_workers, [k for k, _ in todo])
-    store_path = out / "store" if store is None else store
-    records = []
     try:
         for kind, cells in todo:
             heavy = kind in HEAVY_KINDS and cluster is not None
@@ -114,83 +317,38 @@ def run_verify(profile: str | Profile, out_dir, *, seed: int = 20220517, n_worke
                          "n_workers": n_workers if n_workers is not None or heavy else 0}
             outcome = run_sweep(CELL_FUNCTIONS[kind], cells, kind=kind, store=store_path, seed=seed, quiet=quiet,
                                 argv=["twolayer", "verify", "--profile", prof.name], **where)
-            records.extend(outcome.records)
+            outcomes.append(outcome)
             by_kind[kind] = [r.result for r in outcome.records]
             cell_seconds[kind] = float(sum(r.seconds for r in outcome.records))
             cell_ids[kind] = [r.cell_id for r in outcome.records]
-            sweep_info.append({"kind": kind, "run_id": outcome.run_id, "computed": outcome.computed,
-                               "reused": outcome.reused, "scheduler": outcome.scheduler,
-                               "wall_seconds": outcome.wall_seconds, "results_hash": outcome.content_hash})
+            sweeps.append({"kind": kind, "run_id": outcome.run_id, "sweep_id": outcome.sweep_id,
+                           "cells": len(outcome.records), "computed": outcome.computed, "reused": outcome.reused,
+                           "scheduler": outcome.scheduler, "wall_seconds": outcome.wall_seconds,
+                           "results_hash": outcome.content_hash})
     finally:
         if cluster is not None:
             cluster.close()
     checks = tuple(all_checks(by_kind))
-    provenance = collect_provenance(seeds=[seed])
+    findings = tuple(finding(c) for c in checks)
     wall = time.perf_counter() - start
-    paths = _write(out, prof, checks, provenance, sweep_info, cell_ids, wall)
-    bundle = write_sweep_reports(records, out / "evidence", title=f"twolayer verify --profile {prof.name}",
-                                 description="Cells of the finite-N and 1/d rate checks; verdicts are in verify.md.",
-                                 store=store_path, provenance=provenance, notes=[c.line() for c in checks])
-    paths = {**paths, **{f"evidence_{k}": v for k, v in bundle.paths.items()}}
-    return VerifyOutcome(prof.name, checks, paths, wall, provenance, cell_seconds)
-
-
-def _fmt(x, digits: int = 4) -> str:
-    if x is None:
-        return "-"
-    if isinstance(x, float):
-        return f"{x:.{digits}g}"
-    return str(x)
-
-
-def _table(rows: list[dict]) -> list[str]:
-    if not rows:
-        return []
-    keys = list(rows[0].keys())
-    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-    for row in rows:
-        cells = []
-        for k in keys:
-            v = row.get(k)
-            if isinstance(v, dict):
-                if "ci95" in v and "value" in v:
-                    v = f"{v['value']:.4g} [{v['ci95'][0]:.4g}, {v['ci95'][1]:.4g}]"
-                elif "ci95" in v and "ratio" in v:
-                    v = f"{v['ratio']:.4f} [{v['ci95'][0]:.4f}, {v['ci95'][1]:.4f}]"
-            cells.append(_fmt(v))
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines
-
-
-def _write(out: Path, prof: Profile, checks, provenance: dict, sweep_info: list, cell_ids: dict, wall: float) -> dict:
-    paths = {}
-    for check in checks:
-        if check.key in _PLOTS and check.series:
-            name, xlabel, ylabel, slope = _PLOTS[check.key]
-            (out / name).write_bytes(loglog_png(check.series, title=check.title, xlabel=xlabel, ylabel=ylabel,
-                                                reference_slope=slope))
-            paths[check.key] = str(out / name)
-    md = [f"# twolayer verify: profile `{prof.name}`", "", prof.description, "",
-          f"Wall time {wall:.1f} s (expected for this profile: {prof.expected_runtime}).", "", "## Verdicts", ""]
-    md += [f"- {c.line()}" for c in checks]
-    md += ["", "Ratios are measured/predicted with 95% confidence intervals from the sampling error of the",
-           "measurement (predictions from theory.finite_n are exact).  'confirmed' means the pooled ratio's CI",
-           "contains 1 and every fitted exponent's CI contains the predicted one.  The minimum-gap checks have",
-           "no closed-form prediction: 'consistent' means every fitted exponent's CI contains MODEL.md's -1/2.", ""]
-    for c in checks:
-        md += [f"## {c.title}", "", c.line(), ""]
-        md += _table(c.rows)
-        if c.key in paths:
-            md += ["", f"![{c.key}]({Path(paths[c.key]).name})"]
-        md.append("")
-    md += ["## Sweeps", ""] + _table(sweep_info)
-    md += ["", "## Provenance", "", "```json", json.dumps(to_jsonable(provenance), indent=1, sort_keys=True), "```", ""]
-    data = {"profile": prof.name, "profile_grid": prof.cells(), "expected_runtime": prof.expected_runtime,
-            "wall_seconds": wall, "checks": [c.as_dict() for c in checks], "sweeps": sweep_info,
-            "cell_ids": cell_ids, "provenance": provenance}
-    data["content_hash"] = content_hash({"checks": data["checks"], "cell_ids": cell_ids})
-    (out / "verify.md").write_text("\n".join(md), encoding="utf-8")
-    (out / "verify.json").write_text(json.dumps(to_jsonable(data), indent=1, sort_keys=True), encoding="utf-8")
-    paths["markdown"] = str(out / "verify.md")
-    paths["json"] = str(out / "verify.json")
-    return paths
+    kinds_run = [k for k, _ in todo]
+    # Results (hashed into the report id): the same numbers give the same data here.
+    extra = {"profile": prof.name, "description": prof.description, "expected_runtime": prof.expected_runtime,
+             "seed": seed, "profile_grid": {k: c for k, c in prof.cells().items() if k in kinds_run},
+             "checks": [c.as_dict() for c in checks], "cell_ids": cell_ids,
+             "sweeps": [{k: s[k] for k in ("kind", "sweep_id", "cells", "results_hash")} for s in sweeps]}
+    provenance = collect_provenance(seeds=[seed])
+    provenance["verify"] = {"run_id": run_id, "profile": prof.name, "wall_seconds": wall, "sweeps": sweeps,
+                            "cell_seconds": cell_seconds}
+    sections = [check_section(c) for c in checks]
+    sections.append(run_section(prof, kinds_run, sweeps, wall, seed, run_id, store_path))
+    folder = new_run_folder(root, run_id)
+    n_cells = sum(len(v) for v in cell_ids.values())
+    bundle = write_sweep_reports(
+        outcomes, folder, title=f"twolayer verify: rate checks, profile {prof.name}",
+        description=(f"Finite-N and 1/d rate checks of profile {prof.name} ({prof.description}): {n_cells} cells in "
+                     f"{len(outcomes)} sweeps, sweep seed {seed}; verify run {run_id}."),
+        store=store_path, provenance=provenance, sections=sections, findings=findings, extra=extra,
+        notes=[VERDICT_RULES])
+    return VerifyOutcome(prof.name, run_id, folder, root, bundle.report_id, checks, findings,
+                         {k: Path(v) for k, v in bundle.paths.items()}, wall, provenance, cell_seconds, store_path)

@@ -25,8 +25,11 @@ def test_small_run_writes_reports(tmp_path, capsys):
     data = json.loads((run / "report.json").read_text())
     assert [c["result"]["verdict_nonneg"] for c in data["cells"]] == ["PROVEN", "PROVEN"]
     assert data["run_provenance"]["seeds"] == [0] and all("seed" in c for c in data["cells"])
-    assert data["shown"] == {"conjecture-cell: beta >= 0": {"PROVEN": 2}, "conjecture-cell: signed beta": {"SUPPORTED": 2}}
+    assert data["shown"] == {"conjecture-cell: β ≥ 0": {"PROVEN": 2}, "conjecture-cell: signed β": {"SUPPORTED": 2}}
     assert "PROVEN" in out
+    cite = (run / "CITATION.txt").read_text(encoding="utf-8")
+    assert "β ≥ 0: 2 PROVEN" in cite and "signed β: 2 SUPPORTED" in cite
+    assert "certified (2): M=2 d=2 PROVEN, M=3 d=2 PROVEN" in cite
 
 
 @pytest.mark.parametrize("argv,needle", [
@@ -66,3 +69,26 @@ def test_default_run_under_60_seconds(tmp_path, capsys, monkeypatch):
     code, out, err = _run(["conjecture"], capsys)
     assert code == 0 and (tmp_path / "conjecture_out" / "latest" / "report.md").exists()
     assert time.perf_counter() - t0 < 60
+
+
+def test_m6_d5_citation_counts_both_verdicts(tmp_path, capsys):
+    """MUST SHOW (issue 8): the M = 6, d = 5 citation says beta >= 0: PROVEN and signed: SUPPORTED."""
+    code, out, err = _run(["conjecture", "--M", "6", "--d", "5", "--starts", "200", "--workers", "0", "--quiet",
+                           "--out", str(tmp_path / "w1")], capsys)
+    assert code == 0, err
+    cite = (tmp_path / "w1" / "latest" / "CITATION.txt").read_text(encoding="utf-8")
+    assert "conjecture-cell: β ≥ 0: 1 PROVEN" in cite and "certified (1): M=6 d=5 PROVEN" in cite
+    assert "conjecture-cell: signed β: 1 SUPPORTED" in cite
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["--regime", "I", "--law", "rademacher"], "argument law: applies to regime III only"),
+    (["--regime", "I", "--tilt-norm", "0.5"], "argument tilt-norm: applies to regime II only"),
+    (["--regime", "III", "--tilt-norm", "0.5"], "argument tilt-norm: applies to regime II only"),
+    (["--M", "1-100000000"], "argument M: values must lie in 2..64"),
+    (["--M", "3", "--d", "M+100"], "argument d: relative range must run upwards within +-64"),
+])
+def test_options_that_do_not_apply_exit_2(argv, needle, tmp_path, capsys):
+    code, out, err = _run(["conjecture", *argv, "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and needle in err and err.count("\n") == 1, err
+    assert not (tmp_path / "o").exists()

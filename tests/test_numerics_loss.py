@@ -174,3 +174,92 @@ def test_bad_inputs_raise_input_error(bad, match):
     for fn in (exact_population_loss, certified_population_loss):
         with pytest.raises(InputError, match=match):
             fn(args["a"], args["W"], args["b"], args["V"], "relu")
+
+
+def test_monte_carlo_terms_estimate_the_closed_form_terms(rng):
+    """The three Monte Carlo terms (means of f^2, -2 f g, g^2) each within 4 of their standard errors of the
+    closed form's terms, and all finite (no NaN placeholders)."""
+    a, W, b, V = _instance(rng, 50, 5, 3, scale=2.0)
+    exact = exact_population_loss(a, W, b, V, "relu")
+    mc = monte_carlo_population_loss(a, W, b, V, "relu", n_samples=60000, seed=int(rng.integers(2**31)))
+    assert all(math.isfinite(t) for t in mc.terms + mc.term_errors)
+    for t_exact, t_mc, se in zip(exact.terms, mc.terms, mc.term_errors):
+        assert abs(t_mc - t_exact) < 4 * se
+    assert abs(math.fsum(mc.terms) - mc.value) <= 8 * 60000 * U * sum(abs(t) for t in mc.terms)
+
+
+def test_monte_carlo_draws_do_not_depend_on_the_batch_size(rng):
+    a, W, b, V = _instance(rng, 30, 4, 2)
+    big = monte_carlo_population_loss(a, W, b, V, "relu", n_samples=5000, seed=7)
+    small = monte_carlo_population_loss(a, W, b, V, "relu", n_samples=5000, seed=7, batch=97)
+    assert abs(big.value - small.value) <= 64 * U * big.value  # the same draws; only the summation order differs
+    assert abs(big.error_bound - small.error_bound) <= 1e-9 * big.error_bound
+
+
+def test_monte_carlo_batches_shrink_for_wide_networks():
+    from numerics.monte_carlo import MC_MAX_ELEMENTS, batch_rows
+
+    assert batch_rows(50, 3) == 4096
+    assert batch_rows(10**6, 5) * (10**6 + 5) <= MC_MAX_ELEMENTS and batch_rows(10**9, 1) == 1
+
+
+def test_monte_carlo_rejects_a_negative_seed():
+    with pytest.raises(InputError, match="seed"):
+        monte_carlo_population_loss([1.0], [[1.0, 0.0]], [0.0], [[0.0, 1.0]], "relu", n_samples=10, seed=-1)
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_arb_encloses_parallel_neurons(rng, name):
+    """Cosines of exactly +-1 up to rounding (repeated and negated rows, a student equal to part of the target):
+    arb's arccos is undefined on a ball reaching past 1; the enclosure must stay finite, tight and correct."""
+    a, W, _, _ = _instance(rng, 12, 3, 1)
+    W = np.vstack([W, W[:4], -3.0 * W[4:8]])
+    a = np.concatenate([a, rng.standard_normal(8)])
+    V = np.vstack([W[:2], -W[5:6] * 0.7])
+    b = rng.standard_normal(3)
+    fl = exact_population_loss(a, W, b, V, name)
+    ball = certified_population_loss(a, W, b, V, name)
+    assert math.isfinite(ball.value) and math.isfinite(ball.error_bound)
+    assert abs(fl.value - ball.value) <= fl.error_bound + ball.error_bound
+    tight = 1e-15 if get_activation(name).degree >= 1 else 1e-12  # degree 0: kappa is only 1/2-Hoelder at +-1
+    assert ball.error_bound < tight * max(1.0, abs(ball.value))
+
+
+def test_arb_student_equal_to_target_is_clamped_at_zero(rng):
+    b, W = rng.standard_normal(16), rng.standard_normal((16, 4))
+    r = certified_population_loss(16 * b, W, b, W, "relu")  # a = N b exactly: the loss is exactly 0
+    lower, upper = r.enclosure
+    assert lower == "0" and 0 < float(upper) < 1e-30 and "clamped at 0" in r.note
+
+
+def test_decimal_enclosure_rounds_outwards():
+    from fractions import Fraction
+
+    from numerics.interval_loss import decimal_enclosure
+
+    with ctx.workprec(128):
+        for ball in (arb(1) / 3, -arb(2).sqrt() / 7 + arb("0 +/- 1e-30"), arb("1e-40 +/- 3e-41"), arb(0.125),
+                     arb("0 +/- 1e-39"), arb(10) ** 20 / 7):
+            lo, hi = decimal_enclosure(ball)
+            mid, rad = (Fraction(int(m)) * Fraction(2) ** int(e) for m, e in (ball.mid().man_exp(), ball.rad().man_exp()))
+            assert Fraction(lo) <= mid - rad and mid + rad <= Fraction(hi)
+            if rad > 0:
+                assert Fraction(lo) < Fraction(hi)
+                assert Fraction(hi) - Fraction(lo) <= 3 * (2 * rad)  # each end moves by at most a tenth of the width
+        assert decimal_enclosure(arb(0.125)) == ("0.125", "0.125")
+
+
+def test_float_simplex_etf_matches_theory():
+    from numerics.networks import simplex_etf_rows
+    from theory.etf import simplex_etf
+
+    for M, d in [(1, 1), (1, 4), (2, 1), (3, 2), (4, 7), (9, 8), (13, 20)]:
+        V = simplex_etf_rows(M, d)
+        ref = simplex_etf(M, d)
+        assert V.shape == ref.shape == (M, d)
+        assert np.max(np.abs(V - ref)) <= 4 * U
+    V = simplex_etf_rows(200, 250)
+    G = V @ V.T
+    assert np.max(np.abs(G - (200 * np.eye(200) - 1) / 199)) <= 1e-13
+    with pytest.raises(InputError, match="M <= d"):
+        simplex_etf_rows(5, 3)

@@ -3,7 +3,7 @@
 Every positively homogeneous activation of degree n is determined by its values
 at +1 and -1:  sigma(t) = p * relu(t)^n + q * relu(-t)^n.  That covers ReLU
 (p, q) = (1, 0), leaky ReLU (1, -s), |t| (1, 1) and ReLU^k (1, 0) with n = k, and
-it is the family for which the scaling-factor reduction of MODEL.md section 1 holds:
+it is the family for which the scaling-factor reduction of docs/model.md §1 holds:
 sigma(<w, x>) = ||w||^n sigma(<w^, x>).
 """
 
@@ -84,7 +84,7 @@ class Activation:
     def hermite_coefficient(self, k: int) -> sp.Expr:
         """mu_k = E[sigma(g) He_k(g)] / sqrt(k!), exact.
 
-        References: MODEL.md section 2 (normalised probabilists' Hermite expansion).
+        References: docs/model.md §3 (normalised probabilists' Hermite expansion).
         """
         if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 0:
             raise InputError("k", "Hermite order must be an integer >= 0", got=k)

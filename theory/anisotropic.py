@@ -10,7 +10,7 @@ The isotropic part abar c_d is exact (it is the average of b over v^ uniform on 
 orientation-dependent part is truncated. 3/(d+2) = E sum_i v_i^4 for v^ uniform, so the correction has
 sphere average 0.
 
-References: derived here (docs/derivations.md, "regime III"); MODEL.md section 3 (III).
+References: derived here (docs/derivations.md, "regime III"); docs/model.md §4 (III).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The simplex equiangular tight frame (MODEL.md section 5)."""
+"""The simplex equiangular tight frame (docs/model.md §5)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Finite-N constants of regime (I): exact bias and exact variance of L_N(theta) over target draws.
 
-Setting (MODEL.md sections 1 and 4): target neurons X_i = (alpha_i, w^_i), i = 1..N, i.i.d., with w^_i uniform on
+Setting (docs/model.md §1 and §6): target neurons X_i = (alpha_i, w^_i), i = 1..N, i.i.d., with w^_i uniform on
 S^{d-1} and independent of the scaling factor alpha_i = a_i ||w_i||^n (true for Gaussian weights; for other entry
 laws it is the regime-I model, exact up to the O(d^-2) anisotropy of regime III). For fixed theta = (beta, V):
 
@@ -21,7 +21,7 @@ With c = c_d, abar = E alpha, m_k = E alpha^k, kappa1 = kappa(1), B = sum_j beta
   where P_jl = Phi_d(<v^_j, v^_l>). Rotation invariance gives E_{w^'} kappa(<w^, w^'>) = c for every w^, so the
   Hoeffding projection of the pair kernel is h_1 = abar c (alpha - abar).
 
-References: MODEL.md section 4 (bias and the two leading variance terms); the exact 1/N^3 term and the
+References: docs/model.md §6 (bias and the two leading variance terms); the exact 1/N^3 term and the
 closed forms above are derived here (docs/derivations.md, "finite N").
 """
 
@@ -99,7 +99,7 @@ def _check_n(N) -> int:
 def finite_n_constants(beta, frame, activation, dim: int, law=None) -> FiniteNConstants:
     """Exact bias and variance constants of L_N(theta) over i.i.d. target draws (regime I), see module docstring.
 
-    References: MODEL.md section 4; derived here (docs/derivations.md, "finite N").
+    References: docs/model.md §6; derived here (docs/derivations.md, "finite N").
     """
     act = as_activation(activation)
     d = check_dim(dim)
@@ -135,7 +135,7 @@ def finite_n_constants(beta, frame, activation, dim: int, law=None) -> FiniteNCo
         variance_first=4 * var_D, variance_second=2 * var_h2 - 4 * cov_DE, variance_third=var_E - 2 * var_h2,
         exact_in_N=True,
         law_rotation_invariant=target_law.kind == "gaussian",
-        source="MODEL.md section 4 (leading terms); exact Hoeffding decomposition derived here (docs/derivations.md)",
+        source="docs/model.md §6 (leading terms); exact Hoeffding decomposition derived here (docs/derivations.md)",
     )
 
 

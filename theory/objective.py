@@ -2,7 +2,7 @@
 
     Ltilde(beta, V) = C_target - 2 sum_j beta_j b(v^_j) + beta^T K(V) beta,  K_jl = kappa(<v^_j, v^_l>),
 
-with v^_j = v_j / ||v_j|| (the objective is scale invariant in each v_j; MODEL.md section 3).
+with v^_j = v_j / ||v_j|| (the objective is scale invariant in each v_j; docs/model.md §4).
 Shapes: V is (..., M, d), beta is (..., M); leading axes are a batch of frames.
 """
 

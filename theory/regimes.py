@@ -1,4 +1,4 @@
-"""One entry point for the three target regimes of the mean-field objective (MODEL.md section 3).
+"""One entry point for the three target regimes of the mean-field objective (docs/model.md §4).
 
 * 'I'   isotropic: b(v^) = abar c_d, C = abar^2 c_d (exact at finite d for rotation-invariant laws);
 * 'II'  isotropic plus a linear tilt m (d -> infinity): b(v^) = abar mu_0^2 + mu_1^2 <m, v^>;
@@ -46,7 +46,7 @@ def regime_summary(regime: str, activation, dim: int, *, law=None, abar=None, ti
 
     abar defaults to E[||w||^n] under ``law`` (default 'gaussian'). ``tilt`` (regime II) is the vector m.
 
-    References: MODEL.md section 3; regime III derived here (theory.anisotropic).
+    References: docs/model.md §4; regime III derived here (theory.anisotropic).
 
     Examples
     --------

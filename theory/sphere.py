@@ -24,7 +24,7 @@ def check_dim(d: object, argument: str = "dim") -> int:
 
 
 def relu_sphere_average_expr(d: sp.Expr = D) -> sp.Expr:
-    """c_d = d Gamma(d/2)^2 / (4 pi Gamma((d+1)/2)^2) for ReLU (MODEL.md section 2).
+    """c_d = d Gamma(d/2)^2 / (4 pi Gamma((d+1)/2)^2) for ReLU (docs/model.md §3).
 
     Examples
     --------
@@ -109,7 +109,7 @@ def sphere_average_expr(act: Activation, d: sp.Expr = D) -> sp.Expr:
     E_w^ sigma(<w^, x>) = ||x||^n E_t sigma(t) = ||x||^n (p+q)/2 E|t|^n; then E_x[sigma(<v,x>) ||x||^n]
     = E||x||^(2n) E_t sigma(t) because ||x|| and x/||x|| are independent.
 
-    References: derived here (docs/derivations.md, "sphere average"); for ReLU it is MODEL.md section 2.
+    References: derived here (docs/derivations.md, "sphere average"); for ReLU it is docs/model.md §3.
 
     Examples
     --------
@@ -141,7 +141,7 @@ def sphere_average_series(act: Activation, order: int = 3) -> sp.Expr:
     Uses log Gamma(z+a) - log Gamma(z+b) = (a-b) log z + sum_k (-1)^(k+1) (B_{k+1}(a) - B_{k+1}(b)) / (k(k+1) z^k)
     with z = d/2 (Bernoulli polynomials B_k). Returned in the symbol ``ID`` (= 1/d).
 
-    References: derived here; leading terms agree with MODEL.md section 2 (1/(2 pi) + 1/(4 pi d)).
+    References: derived here; leading terms agree with docs/model.md §3 (1/(2 pi) + 1/(4 pi d)).
 
     Examples
     --------

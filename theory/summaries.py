@@ -1,4 +1,4 @@
-"""What the mean-field objective needs from a target: C_target and b(v^) (MODEL.md section 3).
+"""What the mean-field objective needs from a target: C_target and b(v^) (docs/model.md §4).
 
 b(v^) = sum_k mu_k^2 <T_k, v^^{(x)k}> = E[alpha kappa(<w^, v^>)],  C_target = E f_inf^2.
 Each summary evaluates b on stacks of unit vectors, shape (..., M, d) -> (..., M), with its

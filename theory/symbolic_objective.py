@@ -6,7 +6,7 @@ coef (sum_i v^_i^4 - 3/(d+2))). Differentiating the raw entries gives the gradie
 tangent to the sphere and scales like 1/||v_j|| because Ltilde is scale invariant in v_j).
 Lambdified to numpy (broadcast over leading axes of beta (..., M) and V (..., M, d)) and to mpmath.
 
-References: MODEL.md section 3; theory.objective is the hand-written numpy version it is checked against.
+References: docs/model.md §4; theory.objective is the hand-written numpy version it is checked against.
 """
 
 from __future__ import annotations

@@ -59,8 +59,15 @@ def verdict_colours(verdicts: Sequence[str]) -> dict:
 
 def verdict_map_png(rows: Sequence[dict], x: str, y: str | None, panels: Sequence[tuple[str, str]], *,
                     title: str = "", xlabel: str | None = None, ylabel: str | None = None) -> bytes:
-    """Verdicts over (x, y), one panel per (panel title, verdict key); several cells on one grid point
-    (another parameter varying) are labelled 'VERDICT k/n' with the majority verdict."""
+    """``verdict_map_figure`` rendered to PNG."""
+    return _png(verdict_map_figure(rows, x, y, panels, title=title, xlabel=xlabel, ylabel=ylabel))
+
+
+def verdict_map_figure(rows: Sequence[dict], x: str, y: str | None, panels: Sequence[tuple[str, str]], *,
+                       title: str = "", xlabel: str | None = None, ylabel: str | None = None) -> Figure:
+    """Verdicts over (x, y), one panel per (panel title, verdict key), one legend naming every verdict
+    shown; several cells on one grid point (another parameter varying) are labelled 'VERDICT k/n' with
+    the majority verdict."""
     xs = sorted({r.get(x) for r in rows}, key=_sort_key)
     ys = sorted({r.get(y) for r in rows}, key=_sort_key) if y else [None]
     verdicts = [str(r.get(key)) for r in rows for _, key in panels if r.get(key) is not None]
@@ -94,7 +101,7 @@ def verdict_map_png(rows: Sequence[dict], x: str, y: str | None, panels: Sequenc
     if title:
         fig.suptitle(title, fontsize=9)
     fig.subplots_adjust(bottom=0.28)
-    return _png(fig)
+    return fig
 
 
 def value_plot_png(series: dict, *, xlabel: str, ylabel: str, title: str = "", logy: bool = False,

@@ -1,0 +1,307 @@
+"""What the report of a ``twolayer verify`` cell kind shows: one table per kind, every number with its
+95% CI, its rounding bound or its digits, and the normalisation the values use.
+
+Registered at import with ``numerics.evidence.reports.kinds.register_report_kind`` for the five kinds of
+``numerics.rates``: loss-consistency, finite-n-moments, finite-n-minimum, dimension-limit and
+finite-n-precision.  Import this module before writing a report of such cells (``twolayer verify`` and
+``twolayer store report`` do); it is light (no cell code, no SciPy until a table is built).
+
+Verify cells carry no verdict of their own: the verdicts are the pooled rate checks of
+``numerics.rate_checks``, which ``numerics.verify_report`` adds as report-level findings.  So these
+contents have no verdict tallies and no verdict map.
+
+Conventions: a measured mean or variance is ``value [low, high]`` (95% CI from the R draws); a
+prediction of ``theory.finite_n`` is exact (no error); a float64 loss is ``value +- rounding bound``
+(``theory.loss_text``: never negative); an arb enclosure is ``midpoint +- radius``; '-' marks a value the
+cell does not compute (the table note says why).
+
+Examples
+--------
+>>> from numerics.evidence.store import CellRecord
+>>> res = {"activation": "relu", "M": 3, "d": 4, "dps": 30, "q_M": 1.9, "c_d": "0.1875", "difference": "-0.0140",
+...        "difference_float": -0.0140, "predicted": -0.0113, "ratio": 1.246, "d_times_difference": -0.056,
+...        "float64_difference": -0.0140, "float64_digits": 14.7, "quadrature_digits": None}
+>>> c = dimension_content([CellRecord("abcd1234", KIND_DIMENSION, {"d": 4}, 0, res, 0.1)])
+>>> c.tallies, c.sections[0].tables[0].rows[0][-2:]
+((), ('-', 'abcd1234'))
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+from numerics.evidence.reports.kinds import register_report_kind
+from numerics.evidence.reports.model import KindContent, Section, Table
+from numerics.evidence.store import CellRecord
+from theory.loss_text import loss_text
+
+# The kinds of numerics.rates (kept as text here so that importing this module does not load the cell
+# code; tests/test_verify_report.py checks that they agree).
+KIND_CONSISTENCY = "loss-consistency"
+KIND_MOMENTS = "finite-n-moments"
+KIND_MINIMUM = "finite-n-minimum"
+KIND_DIMENSION = "dimension-limit"
+KIND_PRECISION = "finite-n-precision"
+KINDS = (KIND_CONSISTENCY, KIND_MOMENTS, KIND_MINIMUM, KIND_DIMENSION, KIND_PRECISION)
+FRAME_NAMES = {"etf": "ETF (balanced)", "unbalanced": "e_1..e_M (unbalanced)"}
+CI_NOTE = "[low, high] = 95% CI, mean +- 1.96 s/sqrt(R) over the R draws"
+
+
+# -- number text ----------------------------------------------------------------------------------------
+def num(x, digits: int = 4) -> str:
+    """A number in %.{digits}g; '-' for a value that is absent (None)."""
+    if x is None:
+        return "-"
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, (int, float)):
+        return f"{x:.{digits}g}"
+    return str(x)
+
+
+def ci_text(value: float, low: float, high: float, digits: int = 4) -> str:
+    """'value [low, high]'."""
+    return f"{value:.{digits}g} [{low:.{digits}g}, {high:.{digits}g}]"
+
+
+def estimate_text(est, digits: int = 4, n: int | None = None) -> str:
+    """An Estimate (numerics.estimates) as 'value [low, high]'; one draw has no CI."""
+    if n is not None and n < 2 or not math.isfinite(est.se):
+        return f"{est.value:.{digits}g} (1 draw, no CI)"
+    lo, hi = est.ci
+    return ci_text(est.value, lo, hi, digits)
+
+
+def ratio_text(r, digits: int = 3) -> str:
+    """A Ratio (numerics.estimates) as 'ratio [low, high]'."""
+    return f"{r.value:.{digits}f} [{r.low:.{digits}f}, {r.high:.{digits}f}]"
+
+
+def mean_text(samples: Sequence[float], digits: int = 4) -> str:
+    """The mean of the draws with its 95% CI."""
+    from numerics.estimates import mean_estimate
+
+    vals = [float(v) for v in samples]
+    if len(vals) < 2:
+        return f"{vals[0]:.{digits}g} (1 draw, no CI)" if vals else "-"
+    return estimate_text(mean_estimate(vals), digits)
+
+
+def _digits(decimal: str, digits: int) -> str:
+    """A decimal string to ``digits`` significant digits (mpmath text; not rounded past what it states)."""
+    try:
+        return f"{float(decimal):.{digits}g}" if digits <= 15 else str(decimal)
+    except (TypeError, ValueError):
+        return str(decimal)
+
+
+def _constant(records: Sequence[CellRecord], key: str) -> str:
+    vals = sorted({str(r.result.get(key, r.params.get(key))) for r in records})
+    return ", ".join(vals)
+
+
+def _target_normalisation(records: Sequence[CellRecord]) -> str:
+    """The target scale of the moments, minimum and precision cells (drawn by theory.target_laws)."""
+    from theory.activations import get_activation
+
+    laws = _constant(records, "law")
+    acts = sorted({str(r.result.get("activation", r.params.get("activation", "relu"))) for r in records})
+    degrees = sorted({get_activation(a).degree for a in acts})
+    n = ", ".join(str(k) for k in degrees)
+    norm = "||w_i||" if degrees == [1] else f"||w_i||^{n}"
+    return (f"finite-N cells: target a_i = 1, w_i = z_i/sqrt(d) with z_i i.i.d. {laws} entries, so alpha_i = {norm} "
+            f"and abar = E[alpha] as drawn (not set to 1); student: unit vectors v_j (an ETF or e_1..e_M) with their "
+            f"Ltilde-optimal beta; L_N = E_x (f_N - g)^2 and Ltilde at the target's own scale (not divided by abar^2)")
+
+
+# -- finite-n-moments ---------------------------------------------------------------------------------
+def moments_content(records: Sequence[CellRecord]) -> KindContent:
+    """Per cell and frame: the bias E L_N - Ltilde (control variate) and Var L_N against theory.finite_n."""
+    from numerics.estimates import mean_estimate, ratio, variance_estimate
+
+    recs = sorted(records, key=lambda r: (r.result["d"], r.result["N"]))
+    rows, compact = [], []
+    for rec in recs:
+        r = rec.result
+        for frame, f in r["frames"].items():
+            Y, Z = f["Y"], f["Z"]
+            cv = mean_estimate([y - z for y, z in zip(Y, Z)])
+            var = variance_estimate(Y)
+            pb, pv = f["predicted"]["bias"], f["predicted"]["variance"]
+            rb, rv = ratio(cv, pb), ratio(var, pv)
+            name = FRAME_NAMES.get(frame, frame)
+            rows.append((str(r["d"]), str(r["N"]), str(r["draws"]), name, estimate_text(cv), num(pb, 6),
+                         ratio_text(rb), estimate_text(var), num(pv, 6), ratio_text(rv), rec.cell_id))
+            compact.append((str(r["d"]), str(r["N"]), str(r["draws"]), frame, ratio_text(rb), ratio_text(rv)))
+    table = Table(
+        "Bias and variance of L_N per cell and frame",
+        ("d", "N", "draws R", "frame", "E[L_N] - Ltilde (95% CI)", "predicted bias", "bias ratio (95% CI)",
+         "Var L_N (95% CI)", "predicted Var", "variance ratio (95% CI)", "cell"),
+        tuple(rows),
+        f"{CI_NOTE}. E[L_N] - Ltilde: mean of Y - Z, Y = L_N - Ltilde per draw and Z the control variate "
+        "(mean exactly 0 under isotropy; it removes the O(N^-1/2) first-order noise). Var L_N: sample variance "
+        "of Y, 95% CI by the delta method with the kurtosis floored at 3. Predicted: theory.finite_n, exact "
+        "(bias = (E[alpha^2] kappa(1) - abar^2 c_d)/N; Var = v1/N + v2/N^2 + v3/N^3). Ratio = measured / "
+        "predicted with the measured CI. The raw (no control variate) bias is in the bias check below; every "
+        "draw is in report.json.")
+    para = (f"Law {_constant(recs, 'law')}, activation {_constant(recs, 'activation')}, M = {_constant(recs, 'M')}. "
+            "Each cell draws R targets and evaluates the exact L_N (no sampling in x) at two fixed frames, each with "
+            "its Ltilde-optimal beta: the ETF (balanced, sum_j beta_j v_j = 0) and e_1..e_M (unbalanced).")
+    return KindContent(KIND_MOMENTS, (Section("Cells: finite-N moments (bias and variance of L_N)", (para,), (table,)),),
+                       (), Table("Finite-N moments: measured / predicted (95% CI)",
+                                 ("d", "N", "R", "frame", "bias ratio", "variance ratio"), tuple(compact),
+                                 "Predictions of theory.finite_n; CIs from the R draws."),
+                       _target_normalisation(recs))
+
+
+# -- finite-n-minimum -----------------------------------------------------------------------------------
+def minimum_content(records: Sequence[CellRecord]) -> KindContent:
+    """Per cell: min over theta of L_N against Ltilde* at the ETF, the gain over the ETF and the minimiser's shape."""
+    recs = sorted(records, key=lambda r: (r.result["d"], r.result["N"]))
+    rows, compact = [], []
+    for rec in recs:
+        r = rec.result
+        gain = [-g for g in r["gap_after_bias"]]
+        conv = r["converged"]
+        grad = r.get("gradient_norm") or []
+        rows.append((str(r["d"]), str(r["N"]), str(r["draws"]), str(r["starts"]), num(r["ltilde_star"], 10),
+                     num(r["bias"], 4), mean_text(r["etf_gap"]), mean_text(r["gap"]), mean_text(gain),
+                     mean_text(r["gram_distance"]), f"{sum(bool(c) for c in conv)}/{len(conv)}",
+                     num(max(grad), 2) if grad else "-", rec.cell_id))
+        compact.append((str(r["d"]), str(r["N"]), str(r["draws"]), mean_text(r["gap"], 3), mean_text(gain, 3),
+                        mean_text(r["gram_distance"], 3)))
+    table = Table(
+        "Minimum of L_N over the student per cell",
+        ("d", "N", "draws R", "starts", "Ltilde* (ETF)", "predicted bias", "L_N(rotated ETF) - Ltilde* (95% CI)",
+         "min L_N - Ltilde* (95% CI)", "gain Ltilde* + bias - min L_N (95% CI)", "||G - G_ETF||_F (95% CI)",
+         "converged", "max final |grad|", "cell"),
+        tuple(rows),
+        f"{CI_NOTE} (R is small: the minimum is a multi-start search). Ltilde* = Ltilde at the ETF with its "
+        "optimal beta, the minimum of the mean-field objective; predicted bias = theory.finite_n's bias of L_N "
+        "at that point, exact, which L_N at a randomly rotated ETF measures. No closed form predicts min L_N: "
+        "the pooled check below fits its N-exponent. G = Gram matrix of the minimiser's unit directions. "
+        "converged: draws in which every start ended with gradient norm < 10 x the search tolerance "
+        "(numerics.finite_minimum); max final |grad|: the largest final gradient norm over the draws.")
+    para = (f"Law {_constant(recs, 'law')}, activation {_constant(recs, 'activation')}, M = {_constant(recs, 'M')}. "
+            "Each draw minimises L_N over (beta, V) from several starts (numerics.finite_minimum).")
+    return KindContent(KIND_MINIMUM, (Section("Cells: finite-N minimum of L_N", (para,), (table,)),), (),
+                       Table("Finite-N minimum: means over the draws (95% CI)",
+                             ("d", "N", "R", "min L_N - Ltilde*", "gain over ETF", "||G - G_ETF||_F"), tuple(compact),
+                             "gain = Ltilde* + bias - min L_N."),
+                       _target_normalisation(recs))
+
+
+# -- dimension-limit --------------------------------------------------------------------------------------
+def dimension_content(records: Sequence[CellRecord]) -> KindContent:
+    """Per d: Ltilde_d* - Ltilde_inf* at the ETF in mpmath against the first-order prediction, and in float64."""
+    recs = sorted(records, key=lambda r: r.result["d"])
+    rows, compact = [], []
+    for rec in recs:
+        r = rec.result
+        q = r.get("quadrature_digits")
+        rows.append((str(r["d"]), _digits(r["c_d"], 15), _digits(r["difference"], 12), num(r["predicted"], 12),
+                     f"{r['ratio']:.9f}", num(r["d_times_difference"], 10), num(r["float64_difference"], 12),
+                     f"{r['float64_digits']:.1f}", "-" if q is None else f"{q:.1f}", rec.cell_id))
+        compact.append((str(r["d"]), _digits(r["difference"], 8), num(r["predicted"], 8), f"{r['ratio']:.6f}",
+                        f"{r['float64_digits']:.1f}"))
+    dmax_quad = max((r.result["d"] for r in recs if r.result.get("quadrature_digits") is not None), default=None)
+    quad_note = ("quadrature digits: agreement of the closed-form c_d with an independent quadrature; '-' where d is "
+                 f"above the cross-check's limit (d <= 64 in numerics.rates; largest here: {dmax_quad})")
+    dps = _constant(recs, "dps")
+    table = Table(
+        "Ltilde_d* - Ltilde_inf* at the ETF against (1 - 2 mu_0^2 q_M) mu_2^2 / d",
+        ("d", "c_d", "Ltilde_d* - Ltilde_inf* (mpmath)", "predicted, first order", "ratio", "d x difference",
+         "naive float64 difference", "float64 digits", "quadrature digits", "cell"),
+        tuple(rows),
+        f"Deterministic (no sampling): mpmath at {dps} digits; c_d = E_u kappa(<u, e_1>) over u uniform on "
+        "S^(d-1) (closed form), Ltilde* = c_d - c_d^2 q_M with q_M = 1^T K^-1 1 at the ETF, Ltilde_inf* with c_d -> mu_0^2. "
+        "ratio = difference / prediction -> 1 + O(1/d). float64 digits: digits of the naive float64 difference "
+        f"that agree with mpmath. {quad_note}.")
+    q = _constant(recs, "q_M")
+    para = (f"Activation {_constant(recs, 'activation')}, M = {_constant(recs, 'M')}, q_M = {num(float(q), 12) if ',' not in q else q}. "
+            "The d -> infinity limit of the mean-field optimum at the ETF, computed in mpmath and naively in float64.")
+    return KindContent(KIND_DIMENSION, (Section("Cells: dimension limit of Ltilde* at the ETF", (para,), (table,)),), (),
+                       Table("Dimension limit at the ETF (abar = 1)",
+                             ("d", "difference", "predicted", "ratio", "float64 digits"), tuple(compact),
+                             f"mpmath at {dps} digits, no sampling."),
+                       "dimension-limit cells: abar = 1 exactly (mean-field objective, no target draws): "
+                       "Ltilde* = c_d - c_d^2 q_M at the ETF with its optimal beta; the limit replaces c_d by mu_0^2")
+
+
+# -- finite-n-precision ---------------------------------------------------------------------------------
+def precision_content(records: Sequence[CellRecord]) -> KindContent:
+    """float64 against arb: L_N at a rotated ETF, and L_N differences along the flat orientation direction."""
+    recs = sorted(records, key=lambda r: (r.result["N"], r.result["d"]))
+    rows, compact = [], []
+    for rec in recs:
+        r = rec.result
+        bits = r["prec_bits"]
+        bound = r["loss_float64_bound"]
+        rows.append((str(r["N"]), str(r["d"]), "L_N at a rotated ETF", loss_text(r["loss_arb"], r["loss_arb_radius"], digits=15),
+                     loss_text(r["loss_float64"], bound, digits=15), f"{r['loss_digits']:.1f}",
+                     f"bias {num(r['bias_effect'], 3)}", num(r["bias_effect"] / bound, 3), rec.cell_id))
+        compact.append((str(r["N"]), "L_N", f"{r['loss_digits']:.1f}", num(r["bias_effect"] / bound, 3)))
+        for o in r["orientation"]:
+            q = f"L_N(R_eps V) - L_N(V), eps = {o['epsilon']:g}"
+            rows.append((str(r["N"]), str(r["d"]), q, f"{o['delta_arb']:.6g} +- {o['delta_arb_radius']:.2g}",
+                         f"{o['delta_float64']:.6g} +- {o['float64_bound']:.2g}", f"{o['float64_digits']:.1f}",
+                         f"{abs(o['delta_arb']):.3g}", num(o["effect_to_bound"], 3), rec.cell_id))
+            compact.append((str(r["N"]), f"Delta, eps = {o['epsilon']:g}", f"{o['float64_digits']:.1f}",
+                            num(o["effect_to_bound"], 3)))
+    table = Table(
+        "float64 against arb ball arithmetic",
+        ("N", "d", "quantity", f"arb ({_constant(recs, 'prec_bits')} bits): midpoint +- radius",
+         "float64 +- rounding bound", "float64 digits", "effect to resolve", "effect / float64 bound", "cell"),
+        tuple(rows),
+        "float64 digits: significant digits of the float64 value that agree with the arb midpoint (16 = identical). "
+        "Effect: for L_N, the finite-N bias at this frame (theory.finite_n), the size of what a finite-N "
+        "comparison must resolve; for a difference along the flat orientation direction (a rotation by eps "
+        "in one coordinate plane, which leaves Ltilde unchanged), its arb value. effect / bound < 1: float64 "
+        "cannot resolve it. A loss within its bound of 0 prints as 0.")
+    para = (f"Law {_constant(recs, 'law')}, activation {_constant(recs, 'activation')}, M = {_constant(recs, 'M')}. "
+            "One target draw per cell; the student is a randomly rotated ETF with its Ltilde-optimal beta.")
+    return KindContent(KIND_PRECISION, (Section("Cells: float64 against high precision", (para,), (table,)),), (),
+                       Table("Where float64 loses the effect", ("N", "quantity", "float64 digits", "effect / bound"),
+                             tuple(compact), "effect / bound < 1: below the float64 rounding bound."),
+                       _target_normalisation(recs))
+
+
+# -- loss-consistency ------------------------------------------------------------------------------------
+def consistency_content(records: Sequence[CellRecord]) -> KindContent:
+    """Per instance: exact float64 L_N against its arb enclosure and a Monte Carlo estimate."""
+    rows, compact = [], []
+    for rec in records:
+        r = rec.result
+        for row in r["rows"]:
+            rows.append((str(r["d"]), str(r["N"]), str(r["M"]), row["activation"],
+                         loss_text(row["exact"], row["rounding_bound"], digits=12),
+                         loss_text(row["arb"], row["arb_radius"], digits=12), f"{row['float_minus_arb']:.2g}",
+                         "yes" if row["within_bound"] else "NO",
+                         f"{row['mc']:.6g} +- {row['mc_se']:.2g} ({r['mc_samples']} samples)", f"{row['z']:+.2f}",
+                         rec.cell_id))
+            compact.append((row["activation"], loss_text(row["exact"], row["rounding_bound"], digits=10),
+                            f"{row['float_minus_arb']:.2g}", f"{row['z']:+.2f}"))
+    table = Table(
+        "Exact L_N: float64, arb enclosure and Monte Carlo",
+        ("d", "N", "M", "activation", "float64 +- rounding bound", "arb: midpoint +- radius", "float64 - arb",
+         "within bounds", "Monte Carlo +- se", "z", "cell"),
+        tuple(rows),
+        "float64: numerics.population_loss with its a-priori rounding bound; arb: numerics.interval_loss "
+        "(a certified enclosure); within bounds: |float64 - arb| <= rounding bound + radius. Monte Carlo: "
+        "mean of (f_N - g)^2 over x ~ N(0, I_d) with its standard error; z = (MC - float64) / se (|z| < 4 "
+        "expected). A loss within its bound of 0 prints as 0.")
+    para = "One random instance per activation and cell, three independent evaluations of the same loss."
+    return KindContent(KIND_CONSISTENCY, (Section("Cells: loss consistency (float64, arb, Monte Carlo)", (para,), (table,)),),
+                       (), Table("Loss consistency: float64 against arb and Monte Carlo",
+                                 ("activation", "float64 L_N", "float64 - arb", "MC z"), tuple(compact),
+                                 "|z| < 4 expected; float64 - arb within the stated bounds."),
+                       "loss-consistency cells: a random instance, a_i ~ N(0, 1), w_i ~ N(0, I_d/d), b_j ~ N(0, 1/M^2), "
+                       "v_j ~ N(0, I_d/d) (not unit vectors, not the profile's law); L_N at that scale")
+
+
+register_report_kind(KIND_CONSISTENCY, consistency_content)
+register_report_kind(KIND_MOMENTS, moments_content)
+register_report_kind(KIND_MINIMUM, minimum_content)
+register_report_kind(KIND_DIMENSION, dimension_content)
+register_report_kind(KIND_PRECISION, precision_content)
