@@ -17,6 +17,7 @@ True
 from __future__ import annotations
 
 import io
+import textwrap
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -25,6 +26,9 @@ from matplotlib.figure import Figure
 from numerics.estimates import Z95
 
 _COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
+# One marker per series (filled, then hollow), so that coinciding points of two series stay visible.
+_MARKERS = [("o", True), ("s", False), ("^", True), ("D", False), ("v", True), ("P", False), ("X", True)]
+TITLE_WIDTH = 80
 DPI = 100
 
 
@@ -34,23 +38,25 @@ def omitted_points(series: list[dict]) -> int:
 
 
 def loglog_png(series: list[dict], *, title: str, xlabel: str, ylabel: str,
-               reference_slope: float | None = None) -> bytes:
+               reference_slope: float | None = None, point_label: str = "measured") -> bytes:
     """One PNG: each series' points (error bars = 1.96 se, clipped at zero) and, if given, its predicted line.
 
     ``series``: dicts with ``label``, ``x``, ``y``, ``se`` and ``predicted`` (a list, or None); a
-    ``reference_slope`` draws a dashed line of that slope through the first series' geometric mean."""
+    ``reference_slope`` draws a dashed line of that slope through the first series' geometric mean;
+    ``point_label`` names the points in the legend ('measured', or 'computed' for deterministic values)."""
     fig = Figure(figsize=(6.4, 3.8), dpi=DPI)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     for k, s in enumerate(series):
         colour = _COLOURS[k % len(_COLOURS)]
+        marker, filled = _MARKERS[k % len(_MARKERS)]
         x = np.asarray(s["x"], dtype=float)
         y = np.asarray(s["y"], dtype=float)
         se = np.nan_to_num(np.asarray(s["se"], dtype=float), nan=0.0)
         keep = y > 0
         lower = np.minimum(Z95 * se, y * 0.999)
-        ax.errorbar(x[keep], y[keep], yerr=[lower[keep], (Z95 * se)[keep]], fmt="o", ms=4, color=colour, capsize=3,
-                    label=f"{s['label']}, measured")
+        ax.errorbar(x[keep], y[keep], yerr=[lower[keep], (Z95 * se)[keep]], fmt=marker, ms=5, color=colour, capsize=3,
+                    mfc=colour if filled else "none", label=f"{s['label']}, {point_label}")
         if s.get("predicted") is not None:
             order = np.argsort(x)
             pred = np.asarray(s["predicted"], dtype=float)[order]
@@ -68,7 +74,7 @@ def loglog_png(series: list[dict], *, title: str, xlabel: str, ylabel: str,
     ax.set_yscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=9)
+    ax.set_title("\n".join(textwrap.wrap(title, TITLE_WIDTH)), fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, borderaxespad=0.0)

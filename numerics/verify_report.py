@@ -22,8 +22,8 @@ Examples
 >>> import tempfile
 >>> out = run_verify("smoke", tempfile.mkdtemp(), seed=1, n_workers=0, quiet=True, kinds=("dimension-limit",),
 ...                  store=tempfile.mkdtemp())
->>> [f.name for f in out.findings], out.folder.name == out.run_id
-(['dimension limit: Ltilde_d* - Ltilde_inf* = (1 - 2 mu_0^2 q_M) mu_2^2 / d + O(d^-2)', 'precision: float64 vs high precision (digits of float64 that agree)'], True)
+>>> [(c.key, f.verdict) for c, f in zip(out.checks, out.findings)], out.folder.name == out.run_id
+([('dimension', 'confirmed'), ('precision', 'info')], True)
 """
 
 from __future__ import annotations
@@ -66,13 +66,6 @@ PLOTS = {
     "minimum_gap": ("minimum_gap.png", "N (target width)", "|min L_N - Ltilde*|", -0.5),
     "minimum_gram_distance": ("minimiser_distance.png", "N (target width)", "||G(V*) - G_ETF||_F", -0.5),
     "dimension": ("dimension.png", "d (input dimension)", "|Ltilde_d* - Ltilde_inf*|", None),
-}
-# Short names of the checks (the finding's name is 'short: title').
-SHORT_NAMES = {
-    "consistency": "loss consistency", "bias": "bias", "bias_raw": "bias (raw)", "variance_etf": "variance, ETF",
-    "variance_unbalanced": "variance, unbalanced", "minimum_gap_after_bias": "minimum: gain",
-    "minimum_gap": "minimum: gap", "minimum_gram_distance": "minimum: shape", "dimension": "dimension limit",
-    "precision": "precision",
 }
 VERDICT_RULES = (
     "Ratios are measured / predicted with 95% confidence intervals from the sampling error of the measurement "
@@ -161,7 +154,8 @@ def finding_detail(check: Check) -> str:
 
 
 def finding(check: Check) -> Finding:
-    return Finding(f"{SHORT_NAMES.get(check.key, check.key)}: {check.title}", verdict_word(check), finding_detail(check))
+    """A pooled check as a report-level finding: its title, verdict and the evidence behind the verdict."""
+    return Finding(check.title, verdict_word(check), finding_detail(check))
 
 
 def _cell_text(value, digits: int = 4) -> str:
@@ -232,9 +226,13 @@ def check_figure(check: Check) -> Figure | None:
     if check.key not in PLOTS or not check.series:
         return None
     name, xlabel, ylabel, slope = PLOTS[check.key]
-    png = loglog_png(check.series, title=check.title, xlabel=xlabel, ylabel=ylabel, reference_slope=slope)
+    exact = all(not any(s["se"]) for s in check.series)  # deterministic values (the dimension limit)
+    png = loglog_png(check.series, title=check.title, xlabel=xlabel, ylabel=ylabel, reference_slope=slope,
+                     point_label="computed" if exact else "measured")
     has_pred = any(s.get("predicted") is not None for s in check.series)
-    caption = (f"{ylabel} against {xlabel.split(' (')[0]}, log-log: measured points with 95% error bars (1.96 se)"
+    points = ("computed values (deterministic, no error bars)" if exact
+              else "measured points with 95% error bars (1.96 se)")
+    caption = (f"{ylabel} against {xlabel.split(' (')[0]}, log-log: {points}"
                + (", predicted values as lines" if has_pred else "")
                + (f", a dashed reference line of slope {slope:g}" if slope is not None else "") + ".")
     left_out = omitted_points(check.series)

@@ -97,20 +97,25 @@ def test_unknown_profile_is_input_error():
 
 
 def test_smoke_profile_end_to_end(tmp_path):
-    out = run_verify("smoke", tmp_path, seed=3, n_workers=0, quiet=True)
+    store = tmp_path / "store"
+    out = run_verify("smoke", tmp_path / "out", seed=3, n_workers=0, quiet=True, store=store)
     keys = [c.key for c in out.checks]
     for key in ("consistency", "bias", "variance_etf", "variance_unbalanced", "minimum_gap_after_bias",
                 "dimension", "precision"):
         assert key in keys
-    data = json.loads((tmp_path / "verify.json").read_text())
+    assert out.folder == tmp_path / "out" / out.run_id and out.store_path == str(store / "twolayer.sqlite")
+    data = json.loads((out.folder / "report.json").read_text())
     assert data["provenance"]["seeds"] == [3] and data["content_hash"].startswith("sha256:")
-    md = (tmp_path / "verify.md").read_text()
-    assert "## Verdicts" in md and "Provenance" in md
+    assert [c["key"] for c in data["extra"]["checks"]] == keys and data["extra"]["profile"] == "smoke"
+    md = (out.folder / "report.md").read_text()
+    assert "## Findings" in md and "Provenance" in md
     for png in ("bias.png", "variance_etf.png", "dimension.png"):
-        assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
+        assert (out.folder / png).read_bytes()[:4] == b"\x89PNG"
     # the consistency and dimension checks do not depend on sample size: they must hold even in smoke
     verdicts = {c.key: c.verdict.value for c in out.checks}
     assert verdicts["consistency"] == "confirmed" and verdicts["dimension"] == "confirmed"
     # re-running reuses every stored cell
-    again = run_verify("smoke", tmp_path, seed=3, n_workers=0, quiet=True, kinds=("dimension-limit",))
+    again = run_verify("smoke", tmp_path / "out", seed=3, n_workers=0, quiet=True, kinds=("dimension-limit",),
+                       store=store)
     assert math.isclose(again.checks[0].ratio.value, out.checks[keys.index("dimension")].ratio.value)
+    assert again.provenance["verify"]["sweeps"][0]["computed"] == 0 and again.folder != out.folder

@@ -21,7 +21,7 @@ from theory.activations import Activation, get_activation
 from theory.errors import InputError
 from theory.etf_values import best_tilt, etf_values
 from theory.finite_n import finite_n_constants
-from theory.kernels import dual_kernel, kernel_series
+from theory.kernels import SERIES_ORDER, dual_kernel, kernel_series
 from theory.sphere import ID, sphere_average_expr, sphere_average_series, sphere_moment
 from theory.target_laws import get_law
 
@@ -77,6 +77,7 @@ class Derivation:
     M: int
     dps: int
     tilt_norm: float
+    degree: int | None      # homogeneity degree n of the activation (None: not positively homogeneous)
     abar: object            # the law's own abar = E[a ||w||^n] (mpmath), None for a non-homogeneous activation
     law_normalisation: str  # the normalisation string of entries at the law's scale
     entries: tuple[Entry, ...]
@@ -197,11 +198,12 @@ def derive(activation: str = "relu", law: str = "gaussian", d: int = 3, M: int =
     kern = dual_kernel(act)
     add(sec, "kappa(1) = E sigma^2", act.second_moment(), _ev(act.second_moment(), dps), "exact")
     if not homogeneous:
-        add(sec, "kappa(rho)", None, None, kern.method)
+        add(sec, "kappa(rho)", None, None, f"the Hermite series truncated at order {SERIES_ORDER}: sum_(k<={SERIES_ORDER}) mu_k^2 rho^k, "
+            f"its error at most the tail bound below on [-1, 1] ({MODEL_KERNEL})")
         add(sec, "kernel tail bound", kern.tail_bound, _ev(kern.tail_bound, dps), "E sigma^2 - sum_{k<=K} mu_k^2")
         add(sec, "note", None, None, f"not positively homogeneous: no scaling-factor reduction ({MODEL_HOMOGENEITY}); "
             "the sphere, law, ETF, regime and finite-N sections need a homogeneous activation")
-        return Derivation(act.name, target_law.name, d, M, dps, tilt, None, "", tuple(E))
+        return Derivation(act.name, target_law.name, d, M, dps, tilt, None, None, "", tuple(E))
     add(sec, "kappa(rho)", kern.expr, None, f"arc-cosine kernel (Cho & Saul 2009), {MODEL_KERNEL}")
     add(sec, f"kappa series to rho^{order}", kernel_series(act, order), None, f"sum_k mu_k^2 rho^k, {MODEL_KERNEL}")
 
@@ -243,7 +245,7 @@ def derive(activation: str = "relu", law: str = "gaussian", d: int = 3, M: int =
         tv = best_tilt(act, M, 1, tilt, dps=work)
         src = f"equal-tilt family v_j = cos(t) m^ + sin(t) s_j, {DERIV_ETF} (tilted family); {MODEL_OBJECTIVE} (II)"
         given = "option --tilt-norm" if tilt_norm is not None else f"default of --tilt-norm ({DEFAULT_TILT_NORM})"
-        add(sec, "||m||/abar", None, tv.tilt_norm, given, digits=work)
+        add(sec, "||m||/abar", sp.Rational(repr(tilt)), tilt, given)
         add(sec, "best tilt angle t", None, tv.angle, "golden section on t in [0, pi/2]", digits=work // 2 + 2)
         add(sec, "Ltilde*(t)", None, tv.value, src, UNIT_ABAR, digits=work)
         add(sec, "Ltilde*(t)/C", None, tv.value / tv.constant, "relative to C = mu_0^2 + mu_1^2 ||m||^2 at abar = 1",
@@ -270,4 +272,4 @@ def derive(activation: str = "relu", law: str = "gaussian", d: int = 3, M: int =
         ("variance 1/N^3 coefficient", fc.variance_third, "Var E - 2 Var h2"),
     ]:
         add(sec, name, None, value, f"{what}; float64 (pair average by quadrature); {DERIV_FINITE_N}", law_norm)
-    return Derivation(act.name, target_law.name, d, M, dps, tilt, sm.abar, law_norm, tuple(E))
+    return Derivation(act.name, target_law.name, d, M, dps, tilt, act.degree, sm.abar, law_norm, tuple(E))

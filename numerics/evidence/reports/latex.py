@@ -56,7 +56,8 @@ def latex_escape(text: str) -> str:
 
 def latex_table(table: Table) -> str:
     """Booktabs ``tabular``s in small type (split every ROWS_PER_TABULAR rows), then the table's note."""
-    spec = "l" * table.width
+    # the last column (free text: a certificate, a reason) wraps within a fixed width
+    spec = "l" * (table.width - 1) + r"p{0.3\textwidth}"
     head = " & ".join(latex_escape(h) for h in table.headers) + r" \\"
     chunks = [table.rows[i:i + ROWS_PER_TABULAR] for i in range(0, len(table.rows), ROWS_PER_TABULAR)] or [()]
     lines = [r"\begin{center}\normalsize " + latex_escape(table.title) + r"\end{center}", r"\nopagebreak"]
@@ -72,7 +73,13 @@ def latex_table(table: Table) -> str:
     return "\n".join(lines)
 
 
+_ASCII = {"β": "beta", "≥": ">=", "≤": "<=", "±": "+-", "κ": "kappa", "ρ": "rho", "σ": "sigma", "μ": "mu",
+          "α": "alpha", "×": "x", "−": "-", "–": "-", "·": "*", "…": "..."}
+
+
 def _verbatim(text: str) -> str:
+    """Text for a ``verbatim`` block: ASCII only (pdflatex's verbatim has no Unicode), wrapped to the page."""
+    text = "".join(_ASCII.get(ch, ch if ord(ch) < 128 else "?") for ch in text)
     wrapped = []
     for line in text.splitlines():
         indent = len(line) - len(line.lstrip())
