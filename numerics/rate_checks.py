@@ -5,9 +5,9 @@
 
 Checks: bias (control-variate estimator; raw estimator reported alongside), variance at the ETF and at an
 unbalanced frame, the minimum gap and the minimiser's distance to the ETF (no prediction: fitted exponents
-only, compared with MODEL.md's N^(-1/2)), the dimension limit, and the float64/arb/Monte Carlo consistency.
+only, compared with N^(-1/2), docs/numerics.md), the dimension limit, and the float64/arb/Monte Carlo consistency.
 
-References: MODEL.md section 4; numerics.rates (cells); numerics.estimates (statistics).
+References: docs/model.md section 6, docs/numerics.md; numerics.rates (cells); numerics.estimates (statistics).
 
 Examples
 --------
@@ -184,10 +184,10 @@ def minimum_checks(results: list[dict]) -> list[Check]:
                                            f"[{d_fit.exponent_ci[0]:.3f}, {d_fit.exponent_ci[1]:.3f}]")
         last = list(fits.values())[-1]
         verdict = Verdict.CONSISTENT if consistent else Verdict.INCONSISTENT
-        out.append(Check(f"minimum_{key}", f"{title} (no closed-form prediction; MODEL.md: O(N^-1/2))", None, last,
-                         -0.5, verdict, f"({exps}{d_text}; two-term fits: {two_text}; "
-                         f"'consistent' = every exponent CI contains -1/2)", rows,
-                         list(series.values())))
+        out.append(Check(f"minimum_{key}", f"minimum: {title}", None, last, -0.5, verdict,
+                         f"(no closed-form prediction: the fitted exponents are compared with -1/2, docs/numerics.md; "
+                         f"{exps}{d_text}; two-term fits: {two_text}; 'consistent' = every exponent CI contains -1/2)",
+                         rows, list(series.values())))
     return out
 
 

@@ -45,6 +45,13 @@ KIND_DIMENSION = "dimension-limit"
 KIND_PRECISION = "finite-n-precision"
 KINDS = (KIND_CONSISTENCY, KIND_MOMENTS, KIND_MINIMUM, KIND_DIMENSION, KIND_PRECISION)
 FRAME_NAMES = {"etf": "ETF (balanced)", "unbalanced": "e_1..e_M (unbalanced)"}
+SECTION_TITLES = {
+    KIND_CONSISTENCY: "Cells: loss consistency (float64, arb, Monte Carlo)",
+    KIND_MOMENTS: "Cells: finite-N moments (bias and variance of L_N)",
+    KIND_MINIMUM: "Cells: finite-N minimum of L_N",
+    KIND_DIMENSION: "Cells: dimension limit of Ltilde* at the ETF",
+    KIND_PRECISION: "Cells: float64 against high precision",
+}
 CI_NOTE = "[low, high] = 95% CI, mean +- 1.96 s/sqrt(R) over the R draws"
 
 
@@ -65,9 +72,9 @@ def ci_text(value: float, low: float, high: float, digits: int = 4) -> str:
     return f"{value:.{digits}g} [{low:.{digits}g}, {high:.{digits}g}]"
 
 
-def estimate_text(est, digits: int = 4, n: int | None = None) -> str:
-    """An Estimate (numerics.estimates) as 'value [low, high]'; one draw has no CI."""
-    if n is not None and n < 2 or not math.isfinite(est.se):
+def estimate_text(est, digits: int = 4) -> str:
+    """An Estimate (numerics.estimates) as 'value [low, high]'; one draw (no standard error) has no CI."""
+    if not math.isfinite(est.se):
         return f"{est.value:.{digits}g} (1 draw, no CI)"
     lo, hi = est.ci
     return ci_text(est.value, lo, hi, digits)
@@ -89,7 +96,7 @@ def mean_text(samples: Sequence[float], digits: int = 4) -> str:
 
 
 def _digits(decimal: str, digits: int) -> str:
-    """A decimal string to ``digits`` significant digits (mpmath text; not rounded past what it states)."""
+    """A decimal string (mpmath text) rounded to ``digits`` <= 15 significant digits."""
     try:
         return f"{float(decimal):.{digits}g}" if digits <= 15 else str(decimal)
     except (TypeError, ValueError):
@@ -97,8 +104,9 @@ def _digits(decimal: str, digits: int) -> str:
 
 
 def _constant(records: Sequence[CellRecord], key: str) -> str:
-    vals = sorted({str(r.result.get(key, r.params.get(key))) for r in records})
-    return ", ".join(vals)
+    """The values of ``key`` over the cells (result first, then params), as text; '-' where no cell has one."""
+    vals = {r.result.get(key, r.params.get(key)) for r in records}
+    return ", ".join(sorted(str(v) for v in vals if v is not None)) or "-"
 
 
 def _target_normalisation(records: Sequence[CellRecord]) -> str:
@@ -111,8 +119,9 @@ def _target_normalisation(records: Sequence[CellRecord]) -> str:
     n = ", ".join(str(k) for k in degrees)
     norm = "||w_i||" if degrees == [1] else f"||w_i||^{n}"
     return (f"finite-N cells: target a_i = 1, w_i = z_i/sqrt(d) with z_i i.i.d. {laws} entries, so alpha_i = {norm} "
-            f"and abar = E[alpha] as drawn (not set to 1); student: unit vectors v_j (an ETF or e_1..e_M) with their "
-            f"Ltilde-optimal beta; L_N = E_x (f_N - g)^2 and Ltilde at the target's own scale (not divided by abar^2)")
+            "and abar = E[alpha] as drawn (not set to 1); student: unit directions v_j with output weights beta_j "
+            "(fixed frames with their Ltilde-optimal beta, or the minimiser of L_N); L_N = E_x (f_N - g)^2 and "
+            "Ltilde at the target's own scale (not divided by abar^2)")
 
 
 # -- finite-n-moments ---------------------------------------------------------------------------------
@@ -143,13 +152,13 @@ def moments_content(records: Sequence[CellRecord]) -> KindContent:
                                                  for k in ("etf", "unbalanced"))))
     bias = Table(
         "Bias E[L_N] - Ltilde per cell",
-        ("d", "N", "draws R", "measured, control variate (95% CI)", "predicted bias", "ratio (95% CI)", "cell"),
+        ("d", "N", "draws R", "measured, control variate (95% CI)", "predicted bias/N", "ratio (95% CI)", "cell"),
         tuple(bias_rows),
         f"{CI_NOTE}. Measured: mean of Y - Z over the draws, Y = L_N - Ltilde and Z the control variate (mean "
         "exactly 0 under isotropy; it removes the O(N^-1/2) first-order noise). Y - Z does not depend on the "
-        "frame (the student's terms cancel), so one value per cell. Predicted: (E[alpha^2] kappa(1) - abar^2 "
-        "c_d)/N (theory.finite_n, exact). Ratio = measured / predicted. The raw means (no control variate) are "
-        "in the bias checks below; every draw is in report.json.")
+        "frame (the student's terms cancel), so one value per cell. Predicted: bias/N with bias = E[alpha^2] "
+        "kappa(1) - abar^2 c_d (theory.finite_n, exact). Ratio = measured / predicted. The raw means (no "
+        "control variate) are in the bias check of `twolayer verify`; every draw is in report.json.")
     variance = Table(
         "Variance Var L_N per cell and frame",
         ("d", "N", "draws R", "frame", "measured (95% CI)", "predicted", "ratio (95% CI)", "||sum_j beta_j v_j||",
@@ -161,7 +170,7 @@ def moments_content(records: Sequence[CellRecord]) -> KindContent:
     para = (f"Law {_constant(recs, 'law')}, activation {_constant(recs, 'activation')}, M = {_constant(recs, 'M')}. "
             "Each cell draws R targets and evaluates the exact L_N (no sampling in x) at two fixed frames, each with "
             "its Ltilde-optimal beta: the ETF (balanced) and e_1..e_M (unbalanced; only where M <= d).")
-    return KindContent(KIND_MOMENTS, (Section("Cells: finite-N moments (bias and variance of L_N)", (para,),
+    return KindContent(KIND_MOMENTS, (Section(SECTION_TITLES[KIND_MOMENTS], (para,),
                                               (bias, variance)),),
                        (), Table("Finite-N moments: measured / predicted (95% CI)",
                                  ("d", "N", "R", "bias", "Var at the ETF", "Var at e_1..e_M"), tuple(compact),
@@ -188,22 +197,23 @@ def minimum_content(records: Sequence[CellRecord]) -> KindContent:
                         mean_text(r["gram_distance"], 3)))
     table = Table(
         "Minimum of L_N over the student per cell",
-        ("d", "N", "draws R", "starts", "Ltilde* (ETF)", "predicted bias", "L_N(rotated ETF) - Ltilde* (95% CI)",
-         "min L_N - Ltilde* (95% CI)", "gain Ltilde* + bias - min L_N (95% CI)", "||G - G_ETF||_F (95% CI)",
+        ("d", "N", "draws R", "starts", "Ltilde* (ETF)", "predicted bias/N", "L_N(rotated ETF) - Ltilde* (95% CI)",
+         "min L_N - Ltilde* (95% CI)", "gain Ltilde* + bias/N - min L_N (95% CI)", "||G - G_ETF||_F (95% CI)",
          "converged", "max final |grad|", "cell"),
         tuple(rows),
         f"{CI_NOTE} (R is small: the minimum is a multi-start search). Ltilde* = Ltilde at the ETF with its "
-        "optimal beta, the minimum of the mean-field objective; predicted bias = theory.finite_n's bias of L_N "
-        "at that point, exact, which L_N at a randomly rotated ETF measures. No closed form predicts min L_N: "
+        "optimal beta, the minimum of the mean-field objective; predicted bias/N = E[L_N] - Ltilde* at that point "
+        "(theory.finite_n, exact), which L_N at a randomly rotated ETF measures. No closed form predicts min L_N: "
         "the pooled check below fits its N-exponent. G = Gram matrix of the minimiser's unit directions. "
         "converged: draws in which every start ended with gradient norm < 10 x the search tolerance "
         "(numerics.finite_minimum); max final |grad|: the largest final gradient norm over the draws.")
     para = (f"Law {_constant(recs, 'law')}, activation {_constant(recs, 'activation')}, M = {_constant(recs, 'M')}. "
-            "Each draw minimises L_N over (beta, V) from several starts (numerics.finite_minimum).")
-    return KindContent(KIND_MINIMUM, (Section("Cells: finite-N minimum of L_N", (para,), (table,)),), (),
+            "Each draw minimises L_N over the frame V (beta eliminated in closed form) by L-BFGS from Haar-random "
+            "rotations of the ETF (numerics.finite_minimum): a local search, so min L_N is the best value found.")
+    return KindContent(KIND_MINIMUM, (Section(SECTION_TITLES[KIND_MINIMUM], (para,), (table,)),), (),
                        Table("Finite-N minimum: means over the draws (95% CI)",
                              ("d", "N", "R", "min L_N - Ltilde*", "gain over ETF", "||G - G_ETF||_F"), tuple(compact),
-                             "gain = Ltilde* + bias - min L_N."),
+                             "gain = Ltilde* + bias/N - min L_N."),
                        _target_normalisation(recs))
 
 
@@ -230,13 +240,16 @@ def dimension_content(records: Sequence[CellRecord]) -> KindContent:
          "naive float64 difference", "float64 digits", "quadrature digits", "cell"),
         tuple(rows),
         f"Deterministic (no sampling): mpmath at {dps} digits; c_d = E_u kappa(<u, e_1>) over u uniform on "
-        "S^(d-1) (closed form), Ltilde* = c_d - c_d^2 q_M with q_M = 1^T K^-1 1 at the ETF, Ltilde_inf* with c_d -> mu_0^2. "
+        "S^(d-1) (closed form), Ltilde* = c_d - c_d^2 q_M with q_M = 1^T K^-1 1 at the ETF, Ltilde_inf* with "
+        "c_d -> mu_0^2. "
         "ratio = difference / prediction -> 1 + O(1/d). float64 digits: digits of the naive float64 difference "
         f"that agree with mpmath. {quad_note}.")
-    q = _constant(recs, "q_M")
-    para = (f"Activation {_constant(recs, 'activation')}, M = {_constant(recs, 'M')}, q_M = {num(float(q), 12) if ',' not in q else q}. "
+    qs = sorted({r.result["q_M"] for r in recs})
+    para = (f"Activation {_constant(recs, 'activation')}, M = {_constant(recs, 'M')}, "
+            f"q_M = {', '.join(num(q, 12) for q in qs)}. "
             "The d -> infinity limit of the mean-field optimum at the ETF, computed in mpmath and naively in float64.")
-    return KindContent(KIND_DIMENSION, (Section("Cells: dimension limit of Ltilde* at the ETF", (para,), (table,)),), (),
+    section = Section(SECTION_TITLES[KIND_DIMENSION], (para,), (table,))
+    return KindContent(KIND_DIMENSION, (section,), (),
                        Table("Dimension limit at the ETF (abar = 1)",
                              ("d", "difference", "predicted", "ratio", "float64 digits"), tuple(compact),
                              f"mpmath at {dps} digits, no sampling."),
@@ -253,9 +266,10 @@ def precision_content(records: Sequence[CellRecord]) -> KindContent:
         r = rec.result
         bits = r["prec_bits"]
         bound = r["loss_float64_bound"]
-        rows.append((str(r["N"]), str(r["d"]), "L_N at a rotated ETF", loss_text(r["loss_arb"], r["loss_arb_radius"], digits=15),
+        rows.append((str(r["N"]), str(r["d"]), "L_N at a rotated ETF",
+                     loss_text(r["loss_arb"], r["loss_arb_radius"], digits=15),
                      loss_text(r["loss_float64"], bound, digits=15), f"{r['loss_digits']:.1f}",
-                     f"bias {num(r['bias_effect'], 3)}", num(r["bias_effect"] / bound, 3), rec.cell_id))
+                     f"bias/N {num(r['bias_effect'], 3)}", num(r["bias_effect"] / bound, 3), rec.cell_id))
         compact.append((str(r["N"]), "L_N", f"{r['loss_digits']:.1f}", num(r["bias_effect"] / bound, 3)))
         for o in r["orientation"]:
             q = f"L_N(R_eps V) - L_N(V), eps = {o['epsilon']:g}"
@@ -270,13 +284,13 @@ def precision_content(records: Sequence[CellRecord]) -> KindContent:
          "float64 +- rounding bound", "float64 digits", "effect to resolve", "effect / float64 bound", "cell"),
         tuple(rows),
         "float64 digits: significant digits of the float64 value that agree with the arb midpoint (16 = identical). "
-        "Effect: for L_N, the finite-N bias at this frame (theory.finite_n), the size of what a finite-N "
+        "Effect: for L_N, the finite-N bias/N at this frame (theory.finite_n), the size of what a finite-N "
         "comparison must resolve; for a difference along the flat orientation direction (a rotation by eps "
         "in one coordinate plane, which leaves Ltilde unchanged), its arb value. effect / bound < 1: float64 "
         "cannot resolve it. A loss within its bound of 0 prints as 0.")
     para = (f"Law {_constant(recs, 'law')}, activation {_constant(recs, 'activation')}, M = {_constant(recs, 'M')}. "
             "One target draw per cell; the student is a randomly rotated ETF with its Ltilde-optimal beta.")
-    return KindContent(KIND_PRECISION, (Section("Cells: float64 against high precision", (para,), (table,)),), (),
+    return KindContent(KIND_PRECISION, (Section(SECTION_TITLES[KIND_PRECISION], (para,), (table,)),), (),
                        Table("Where float64 loses the effect", ("N", "quantity", "float64 digits", "effect / bound"),
                              tuple(compact), "effect / bound < 1: below the float64 rounding bound."),
                        _target_normalisation(recs))
@@ -307,11 +321,13 @@ def consistency_content(records: Sequence[CellRecord]) -> KindContent:
         "mean of (f_N - g)^2 over x ~ N(0, I_d) with its standard error; z = (MC - float64) / se (|z| < 4 "
         "expected). A loss within its bound of 0 prints as 0.")
     para = "One random instance per activation and cell, three independent evaluations of the same loss."
-    return KindContent(KIND_CONSISTENCY, (Section("Cells: loss consistency (float64, arb, Monte Carlo)", (para,), (table,)),),
+    section = Section(SECTION_TITLES[KIND_CONSISTENCY], (para,), (table,))
+    return KindContent(KIND_CONSISTENCY, (section,),
                        (), Table("Loss consistency: float64 against arb and Monte Carlo",
                                  ("activation", "float64 L_N", "float64 - arb", "MC z"), tuple(compact),
                                  "|z| < 4 expected; float64 - arb within the stated bounds."),
-                       "loss-consistency cells: a random instance, a_i ~ N(0, 1), w_i ~ N(0, I_d/d), b_j ~ N(0, 1/M^2), "
+                       "loss-consistency cells: a random instance, a_i ~ N(0, 1), w_i ~ N(0, I_d/d), "
+                       "b_j ~ N(0, 1/M^2), "
                        "v_j ~ N(0, I_d/d) (not unit vectors, not the profile's law); L_N at that scale")
 
 

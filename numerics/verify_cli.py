@@ -1,11 +1,12 @@
 """``twolayer verify``: run a profile's rate checks and write one report per run.
 
-    twolayer verify [--profile quick] [--out verify-out] [--seed 20220517] [--workers K] [--scheduler tcp://H:P]
+    twolayer verify [--profile quick] [--out ROOT] [--seed 20220517] [--workers K] [--scheduler tcp://H:P]
                     [--store PATH] [--quiet] [--json]
 
-Writes OUT/<run-id>/ (report.html, report.md, report.tex, report.json, CITATION.txt, the log-log PNGs)
-and points OUT/latest at it; an earlier run's folder is never touched.  The cells go to the shared
-result store (--store; default $TWOLAYER_STORE, else ./twolayer-results), and re-running reuses them.
+Writes ROOT/<run-id>/ (report.html, report.md, report.tex, report.json, CITATION.txt, the log-log PNGs)
+and points ROOT/latest at it (ROOT defaults to verify-out); an earlier run's folder is never touched.
+The cells go to the shared result store (--store; default $TWOLAYER_STORE, else ./twolayer-results),
+and re-running reuses them.
 --out, --store and --scheduler are checked before any cell runs: a bad one exits 2 and creates nothing.
 """
 

@@ -15,7 +15,8 @@ the cells are shown by the report kinds of ``numerics.rate_report``.  Timings an
 computed or reused are facts of the run, not results: they are shown in the report's run section and
 kept in report.json's ``provenance.verify``, outside the hash, so the same numbers give the same report id.
 
-References: MODEL.md section 4; numerics.rates (cells), numerics.rate_checks (verdicts).
+References: docs/model.md section 6 and docs/derivations.md (finite N); numerics.rates (cells),
+numerics.rate_checks (verdicts).
 
 Examples
 --------
@@ -41,11 +42,11 @@ from numerics.evidence.reports import write_sweep_reports
 from numerics.evidence.reports.model import Figure, Finding, Section, Table
 from numerics.evidence.run_folder import check_output_root, new_run_folder
 from numerics.evidence.store import ResultStore
-from numerics.evidence.sweep import _check_scheduler, _new_run_id, run_sweep
+from numerics.evidence.sweep import _check_scheduler, _check_seed, _new_run_id, run_sweep
 from numerics.plots import loglog_png, omitted_points
 from numerics.profiles import Profile, get_profile
-from numerics.rate_checks import Check, all_checks
-from numerics.rate_report import ci_text, num
+from numerics.rate_checks import Check, Verdict, all_checks
+from numerics.rate_report import SECTION_TITLES, ci_text, num
 from numerics.verify_cli import DEFAULT_ROOT, DEFAULT_SEED
 from theory.errors import InputError
 
@@ -62,7 +63,7 @@ PLOTS = {
     "bias": ("bias.png", "N (target width)", "E[L_N] - Ltilde (control variate)", None),
     "variance_etf": ("variance_etf.png", "N (target width)", "Var L_N at the ETF", None),
     "variance_unbalanced": ("variance_unbalanced.png", "N (target width)", "Var L_N at e_1..e_M", None),
-    "minimum_gap_after_bias": ("minimum_gain.png", "N (target width)", "Ltilde* + bias - min L_N", -0.5),
+    "minimum_gap_after_bias": ("minimum_gain.png", "N (target width)", "Ltilde* + bias/N - min L_N", -0.5),
     "minimum_gap": ("minimum_gap.png", "N (target width)", "|min L_N - Ltilde*|", -0.5),
     "minimum_gram_distance": ("minimiser_distance.png", "N (target width)", "||G(V*) - G_ETF||_F", -0.5),
     "dimension": ("dimension.png", "d (input dimension)", "|Ltilde_d* - Ltilde_inf*|", None),
@@ -71,10 +72,10 @@ VERDICT_RULES = (
     "Ratios are measured / predicted with 95% confidence intervals from the sampling error of the measurement "
     "(the predictions of theory.finite_n are exact). 'confirmed': the pooled ratio's CI contains 1 and every "
     "fitted exponent's CI contains the predicted one. The minimum checks have no closed-form prediction: "
-    "'consistent' means every fitted exponent's CI contains MODEL.md's -1/2. 'info': a measurement without a verdict.")
+    "'consistent' means every fitted exponent's CI contains -1/2. 'info': a measurement without a verdict.")
 # Checks whose per-cell rows are exactly a cell kind's table (shown once, in the cells section).
-ROWS_SHOWN_BY_KIND = {"consistency": "Cells: loss consistency (float64, arb, Monte Carlo)",
-                      "dimension": "Cells: dimension limit of Ltilde* at the ETF"}
+ROWS_SHOWN_BY_KIND = {"consistency": SECTION_TITLES[rates.KIND_CONSISTENCY],
+                      "dimension": SECTION_TITLES[rates.KIND_DIMENSION]}
 
 # Kinds whose cells take seconds each: run on one shared local Dask cluster (one process per core);
 # the others take milliseconds and run serially in this process.
@@ -143,8 +144,15 @@ def finding_detail(check: Check) -> str:
         parts.append(f"measured / predicted = {r.value:.4f} (95% CI {r.low:.4f}..{r.high:.4f}; prediction: 1)")
     if check.exponent is not None:
         e = check.exponent
-        pred = ("no prediction" if check.predicted_exponent is None else f"predicted {check.predicted_exponent:g}")
-        parts.append(f"fitted exponent {e.exponent:.3f} (95% CI {e.exponent_ci[0]:.3f}..{e.exponent_ci[1]:.3f}; {pred})")
+        p = check.predicted_exponent
+        if p is None:
+            pred = "no prediction"
+        elif check.ratio is None and check.verdict in (Verdict.CONSISTENT, Verdict.INCONSISTENT):
+            pred = f"compared with {p:g}"  # a reference exponent, not a closed-form prediction
+        else:
+            pred = f"predicted {p:g}"
+        lo, hi = e.exponent_ci
+        parts.append(f"fitted exponent {e.exponent:.3f} (95% CI {lo:.3f}..{hi:.3f}; {pred})")
     detail = check.detail.strip()
     if detail.startswith("(") and detail.endswith(")"):
         detail = detail[1:-1]
@@ -172,7 +180,7 @@ def _cell_text(value, digits: int = 4) -> str:
 
 # check family -> columns (row key, header, significant digits)
 _CHECK_COLUMNS = {
-    "bias": (("d", "d", 0), ("N", "N", 0), ("draws", "draws R", 0), ("predicted", "predicted bias (exact)", 6),
+    "bias": (("d", "d", 0), ("N", "N", 0), ("draws", "draws R", 0), ("predicted", "predicted bias/N (exact)", 6),
              ("measured_cv", "measured, control variate (95% CI)", 4), ("ratio_cv", "ratio (95% CI)", 4),
              ("measured_raw", "measured, raw mean (95% CI)", 4), ("ratio_raw", "raw ratio (95% CI)", 4)),
     "variance": (("d", "d", 0), ("N", "N", 0), ("draws", "draws R", 0), ("predicted", "predicted Var (exact)", 6),
@@ -185,7 +193,7 @@ _CHECK_COLUMNS = {
                   ("float64_digits", "float64 digits", 3), ("effect_to_rounding_bound", "effect / float64 bound", 3)),
 }
 _CHECK_NOTES = {
-    "bias": "Predicted bias = (E[alpha^2] kappa(1) - abar^2 c_d)/N at the ETF (theory.finite_n, exact). Control "
+    "bias": "Predicted bias/N = (E[alpha^2] kappa(1) - abar^2 c_d)/N at the ETF (theory.finite_n, exact). Control "
             "variate: mean of Y - Z; raw: mean of Y = L_N - Ltilde (same draws). [low, high] = 95% CI.",
     "variance": "Predicted Var = v1/N + v2/N^2 + v3/N^3 (theory.finite_n, exact); v1/N share: how much of it is the "
                 "first-order term. Measured: sample variance of L_N over the R draws, 95% CI by the delta method "
@@ -194,7 +202,7 @@ _CHECK_NOTES = {
                "multi-start search. converged fraction: draws whose every start ended at gradient norm < 10 x the "
                "search tolerance.",
     "precision": "float64 digits: digits of the float64 value that agree with arb (L_N and its differences) or "
-                 "mpmath (the dimension limit). effect / float64 bound: the effect (finite-N bias for L_N, the "
+                 "mpmath (the dimension limit). effect / float64 bound: the effect (finite-N bias/N for L_N, the "
                  "difference itself otherwise) over the a-priori float64 rounding bound; '-' for the dimension "
                  "rows, a closed form with no float64 rounding bound computed.",
 }
@@ -270,8 +278,8 @@ def run_section(prof: Profile, kinds: list[str], sweeps: list[dict], wall: float
                         f"{s['wall_seconds']:.2f}", s["results_hash"][:19]) for s in sweeps)
     sweep_table = Table("Sweeps of this run", ("kind", "sweep run", "cells", "computed", "reused", "ran on", "wall s",
                                                 "results hash"), sweep_rows,
-                        "One sweep per cell kind (numerics.evidence.sweep.run_sweep); reused cells come from the store. "
-                        "Results hash shortened (in full in report.json).")
+                        "One sweep per cell kind (numerics.evidence.sweep.run_sweep); reused cells come from the "
+                        "store. Results hash shortened (in full in report.json).")
     computed = sum(s["computed"] for s in sweeps)
     reused = sum(s["reused"] for s in sweeps)
     paras = (f"Profile {prof.name}: {prof.description}.",
@@ -290,10 +298,11 @@ def run_verify(profile: str | Profile, out_root=DEFAULT_ROOT, *, seed: int = DEF
 
     ``store``: a path or None (the shared default, $TWOLAYER_STORE or ./twolayer-results).  ``scheduler``
     ('tcp://host:port') sends every cell to that Dask cluster instead of a local one.  The output root,
-    the store and the scheduler address are checked before any cell runs; a bad one creates nothing.
+    the store, the seed and the scheduler address are checked before any cell runs; a bad one creates nothing.
     """
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     _check_kinds(kinds)
+    seed = _check_seed(seed)
     scheduler = _check_scheduler(scheduler)
     root = check_output_root(out_root)
     store_path = open_store(store)

@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -111,7 +112,8 @@ def test_every_check_is_a_finding_with_its_verdict(two_runs):
     for c, f in zip(checks, findings):
         if c["ratio"] is not None:  # the measured ratio and its CI against the prediction
             r = c["ratio"]
-            assert f"measured / predicted = {r['ratio']:.4f} (95% CI {r['ci95'][0]:.4f}..{r['ci95'][1]:.4f}" in f["detail"]
+            lo, hi = r["ci95"]
+            assert f"measured / predicted = {r['ratio']:.4f} (95% CI {lo:.4f}..{hi:.4f}; prediction: 1)" in f["detail"]
         assert f"## Check: {c['title']}" in md
     # the stdout lines are the same verdicts
     lines = [line for line in two_runs["stdout"].splitlines() if line.startswith("[")]
@@ -164,6 +166,30 @@ def test_kind_tables_state_every_value(two_runs):
                     assert any(row[j] != "-" for row in t.rows), (kind, h)
 
 
+def test_latex_compiles_without_overfull_lines(two_runs, tmp_path):
+    exe = shutil.which("pdflatex")
+    if exe is None:
+        pytest.skip("pdflatex is not installed")
+    shutil.copy(two_runs["first"] / "report.tex", tmp_path / "report.tex")
+    proc = subprocess.run([exe, "-interaction=nonstopmode", "-halt-on-error", "report.tex"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT_S)
+    log = (tmp_path / "report.log").read_text(errors="replace")
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert "Overfull \\hbox" not in log, re.findall(r"Overfull \\hbox.*", log)
+
+
+def test_store_report_of_a_verify_sweep_uses_the_kind_content(two_runs, tmp_path):
+    report = _strict((two_runs["first"] / "report.json").read_text())
+    sweep = next(s for s in report["provenance"]["verify"]["sweeps"] if s["kind"] == rates.KIND_MOMENTS)
+    rc, out, err = _run(["store", "report", "--run", sweep["run_id"], "--store", str(two_runs["store"]),
+                         "--out", str(tmp_path / "sr"), "--json"])
+    assert rc == 0, err
+    folder = Path(_strict(out)["report_dir"])
+    md = (folder / "report.md").read_text()
+    assert "None" not in md and "### Bias E[L_N] - Ltilde per cell" in md and "### Variance Var L_N per cell" in md
+    assert "- Normalisation: finite-N cells: target a_i = 1" in md and "verdict" not in md.split("## Cells", 1)[0]
+
+
 def test_bad_store_refused_before_anything_is_created(tmp_path):
     garbage = tmp_path / "garbage.json"
     garbage.write_text('{"not": "a store"}')
@@ -175,15 +201,16 @@ def test_bad_store_refused_before_anything_is_created(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["garbage.json"]
 
 
-def test_bad_out_refused_before_anything_is_created(tmp_path):
+def test_bad_out_seed_scheduler_workers_refused_before_anything_is_created(tmp_path):
     (tmp_path / "a-file").write_text("x")
     rc, _, err = _run([*SMOKE, "--out", str(tmp_path / "a-file"), "--store", str(tmp_path / "store")])
     assert rc == 2 and "argument out" in err and len(err.strip().splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
-    rc, _, err = _run([*SMOKE, "--scheduler", "localhost:8786", "--out", str(tmp_path / "vq"),
-                       "--store", str(tmp_path / "store")])
-    assert rc == 2 and "scheduler" in err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+    for bad, word in ((["--scheduler", "localhost:8786"], "scheduler"), (["--seed", "-1"], "seed"),
+                      (["--workers", "-1"], "workers")):
+        rc, _, err = _run([*SMOKE, *bad, "--out", str(tmp_path / "vq"), "--store", str(tmp_path / "store")])
+        assert rc == 2 and f"argument {word}" in err, err
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
 
 
 def test_default_store_is_the_shared_one(tmp_path, monkeypatch):
