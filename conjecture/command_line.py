@@ -29,6 +29,7 @@ SUBCOMMAND_MODULES = (
 # `store report` and `reproduce` render every kind as its own layer declares it.
 REPORT_KIND_MODULES = (
     "numerics.etf_report",
+    "numerics.rate_report",
     "conjecture.report",
 )
 

@@ -138,9 +138,8 @@ def tangent_bound(act: Activation, M: int, d: int, *, delta: Fraction = DEFAULT_
     kern = dual_kernel(act)
     with mpmath.workdps(80):
         rho0 = mpmath.mpf(-1) / (M - 1)
-        try:
-            slope = kern.mp_prime(rho0, 80)
-        except ZeroDivisionError:  # kappa' infinite at rho0 (step activation, M = 2): no tangent line
+        slope = kern.mp_prime(rho0, 80)
+        if not mpmath.isfinite(slope):  # kappa' infinite at rho0 (step activation, M = 2): no tangent line
             return _failed(act, M, d, "kappa'(rho0) is infinite")
         slope = max(slope, mpmath.mpf(0))  # Gegenbauer coefficient h_1 must be >= 0
         h0 = kern.mp(rho0, 80) - slope * rho0
@@ -169,9 +168,8 @@ def tangent_quadratic_bound(act: Activation, M: int, d: int, *, delta: Fraction 
     g2 = gegenbauer_monomials(2, d)  # G_2(t) = g2[0] + g2[2] t^2
     with mpmath.workdps(80):
         rho0 = mpmath.mpf(-1) / (M - 1)
-        try:
-            slope = kern.mp_prime(rho0, 80)
-        except ZeroDivisionError:
+        slope = kern.mp_prime(rho0, 80)
+        if not mpmath.isfinite(slope):
             return _failed(act, M, d, "kappa'(rho0) is infinite")
         c0, c2 = mpmath.mpf(g2[0].numerator) / g2[0].denominator, mpmath.mpf(g2[2].numerator) / g2[2].denominator
         g2p = 2 * c2 * rho0  # < 0 for rho0 < 0

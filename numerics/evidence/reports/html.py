@@ -37,6 +37,7 @@ figure { display: inline-block; margin: 0.5em 1em 0.5em 0; }
 figcaption { font-size: 0.85em; color: #555; }
 .note { font-size: 0.85em; color: #444; }
 .v-proven, .v-agree, .v-confirmed, .v-match { color: #00734f; font-weight: bold; }
+.v-supported, .v-consistent { color: #1f5f8b; font-weight: bold; }
 .v-refuted, .v-disagree, .v-mismatch, .v-not_confirmed, .v-inconsistent { color: #b34700; font-weight: bold; }
 .v-inconclusive { color: #9a6700; font-weight: bold; }
 details { margin-top: 1.5em; }
