@@ -93,7 +93,7 @@ def test_tilted_family_value_matches_objective():
 
 
 def test_derive_relu_d11_m7_json(capsys):
-    assert main(["derive", "--activation", "relu", "--dim", "11", "--neurons", "7", "--dps", "40", "--json"]) == 0
+    assert main(["derive", "--activation", "relu", "--d", "11", "--M", "7", "--dps", "40", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     entries = {e["name"]: e for e in out["entries"]}
     c = entries["c_d at d"]
@@ -116,10 +116,10 @@ def test_derive_default_and_latex(capsys):
 
 
 @pytest.mark.parametrize("args,arg_name", [
-    (["--neurons", "0"], "neurons"),
-    (["--dim", "-3"], "dim"),
+    (["--M", "0"], "M"),
+    (["--d", "-3"], "d"),
     (["--activation", "swish"], "activation"),
-    (["--dim", "2", "--neurons", "4"], "neurons"),
+    (["--d", "2", "--M", "4"], "M"),
     (["--activation", "__import__('os')"], "activation"),
     (["--activation", "pw(else: __import__('os'))"], "activation"),
     (["--law", "cauchy"], "law"),
@@ -132,6 +132,6 @@ def test_derive_bad_input_one_line_exit_2(args, arg_name, capsys):
 
 
 def test_derive_bad_input_subprocess():
-    proc = subprocess.run([sys.executable, "-m", "conjecture.command_line", "derive", "--neurons", "0"],
+    proc = subprocess.run([sys.executable, "-m", "conjecture.command_line", "derive", "--M", "0"],
                           capture_output=True, text=True)
-    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "neurons" in proc.stderr
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "argument M" in proc.stderr
