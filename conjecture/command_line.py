@@ -73,6 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)
+    except BrokenPipeError:  # an OSError, so caught first; e.g. `twolayer derive --json | head -1`: the reader has what it wanted
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except InputError as err:
         print(f"twolayer {args.command}: error: {err}", file=sys.stderr)
         return 2
@@ -84,10 +88,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"twolayer {args.command}: error: cannot read {err.filename!r}: {err.strerror}", file=sys.stderr)
             return 2
         raise
-    except BrokenPipeError:  # e.g. `twolayer derive --json | head -1`: the reader has what it wanted
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
     except KeyboardInterrupt:
         print(f"twolayer {args.command}: interrupted; finished results are kept in the store", file=sys.stderr)
         return 130
