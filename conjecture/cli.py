@@ -107,8 +107,11 @@ def _cells(args) -> list[dict]:
             cells.append(c)
     from conjecture.cells import CellParams
 
-    for c in cells:  # validate everything before any work starts
-        CellParams.from_dict(c)
+    for c in cells:  # validate everything before any work starts, naming the options as spelled on the command line
+        try:
+            CellParams.from_dict(c)
+        except InputError as err:
+            raise InputError(err.argument.replace("_", "-"), err.message, got=err.got) from None
     return cells
 
 

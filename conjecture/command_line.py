@@ -34,6 +34,10 @@ REPORT_KIND_MODULES = (
 )
 
 
+# The longest argparse message printed (its bad value is cut past this).
+MAX_MESSAGE = 160
+
+
 def toolkit_version() -> str:
     """The installed distribution's version ('unknown' when run from a bare source tree)."""
     try:
@@ -51,6 +55,9 @@ class OneLineParser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
+        message = " ".join(message.split())
+        if len(message) > MAX_MESSAGE:  # argparse echoes a bad value whole: keep the argument's name, cut the value
+            message = f"{message[:MAX_MESSAGE]}... ({len(message)} characters)"
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from theory import limits
 from theory.errors import InputError
 from theory.etf import simplex_etf
 
@@ -174,26 +175,34 @@ def structured_frames(M: int, d: int) -> dict[str, np.ndarray]:
 
 def load_user_frame(path: str | Path, *, M: int | None = None, d: int | None = None) -> np.ndarray:
     """Read a frame from JSON: a list of M rows of d finite numbers, each of unit norm (tolerance UNIT_TOL),
-    or an object {"frame": [[...], ...]}. Raises InputError naming what is wrong."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except json.JSONDecodeError as err:
-        raise InputError("frame", f"not valid JSON ({err.msg} at line {err.lineno})", got=str(path)) from None
-    except UnicodeDecodeError:
-        raise InputError("frame", "not a UTF-8 text file; expected a JSON list of rows", got=str(path)) from None
+    or an object {"frame": [[...], ...]}. Raises InputError (argument ``frame``) naming what is wrong.
+
+    The limits of ``theory.limits`` apply: a regular file only (``/dev/zero`` or a FIFO is refused, not
+    read forever), at most MAX_JSON_BYTES, nested at most MAX_JSON_DEPTH deep, at most MAX_FRAME_ROWS rows
+    of at most MAX_FRAME_DIM numbers.  Rows that repeat (<v_i, v_j> > 1 - DUPLICATE_ROW_TOL) are refused:
+    the kernel matrix would be singular.  Antipodal rows (<v_i, v_j> = -1) are a legitimate frame and kept.
+    """
+    data = limits.read_bounded_json(path, "frame")
     if isinstance(data, dict):
         if "frame" not in data:
-            raise InputError("frame", "a JSON object must have a 'frame' key holding the rows", got=sorted(data))
+            raise InputError("frame", "a JSON object must have a 'frame' key holding the rows",
+                             got=limits.shown(sorted(data)))
         data = data["frame"]
     if not isinstance(data, list) or not data or not all(isinstance(r, list) for r in data):
         raise InputError("frame", "expected a non-empty list of rows (lists of numbers)", got=type(data).__name__)
+    if len(data) > limits.MAX_FRAME_ROWS:
+        raise InputError("frame", f"at most {limits.MAX_FRAME_ROWS} rows", got=len(data))
     widths = {len(r) for r in data}
     if len(widths) != 1:
-        raise InputError("frame", "rows have different lengths", got=sorted(widths))
+        raise InputError("frame", "rows have different lengths", got=limits.shown(sorted(widths)))
+    if max(widths) > limits.MAX_FRAME_DIM:
+        raise InputError("frame", f"rows of at most {limits.MAX_FRAME_DIM} numbers", got=max(widths))
     if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for r in data for x in r):
-        raise InputError("frame", "entries must be numbers")
-    arr = np.array(data, dtype=float)
+        raise InputError("frame", "entries must be numbers (not booleans, strings or lists)")
+    try:
+        arr = np.array(data, dtype=float)
+    except OverflowError:
+        raise InputError("frame", "an entry is too large for a float64; rows must have unit norm") from None
     if not np.all(np.isfinite(arr)):
         raise InputError("frame", "contains NaN or infinite entries")
     if M is not None and arr.shape[0] != M:
@@ -202,8 +211,27 @@ def load_user_frame(path: str | Path, *, M: int | None = None, d: int | None = N
         raise InputError("frame", f"expected rows of length d = {d}", got=arr.shape[1])
     if arr.shape[0] < 2:
         raise InputError("frame", "needs at least M = 2 rows", got=arr.shape[0])
-    norms = np.linalg.norm(arr, axis=1)
+    if arr.shape[1] < 1:
+        raise InputError("frame", "rows must hold at least one number (d >= 1)")
+    with np.errstate(over="ignore", invalid="ignore"):
+        norms = np.linalg.norm(arr, axis=1)
     worst = float(np.max(np.abs(norms - 1)))
-    if worst > UNIT_TOL:
+    if not worst <= UNIT_TOL:
         raise InputError("frame", f"rows must have unit norm (|norm - 1| <= {UNIT_TOL:g})", got=round(worst, 12))
-    return _normalise(arr)
+    frame = _normalise(arr)
+    _check_distinct_rows(frame)
+    return frame
+
+
+def _check_distinct_rows(frame: np.ndarray) -> None:
+    """Refuse two rows with <v_i, v_j> > 1 - DUPLICATE_ROW_TOL (i != j): a repeated neuron direction makes
+    the M x M kernel matrix K singular (two equal rows; cond K ~ 1e307), so the frame's optimal output
+    weights, and its value, are not defined.  Antipodal rows (<v_i, v_j> = -1) are not duplicates."""
+    gram = frame @ frame.T
+    np.fill_diagonal(gram, -np.inf)
+    i, j = np.unravel_index(int(np.argmax(gram)), gram.shape)
+    if gram[i, j] > 1 - limits.DUPLICATE_ROW_TOL:
+        i, j = sorted((int(i), int(j)))
+        raise InputError("frame", f"rows {i} and {j} repeat (<v_{i}, v_{j}> = {gram[i, j]:.15g} > 1 - "
+                                  f"{limits.DUPLICATE_ROW_TOL:g}): a repeated direction makes the kernel matrix "
+                                  f"singular; give each neuron its own direction (antipodal rows are allowed)")

@@ -22,6 +22,9 @@ from theory.errors import InputError
 # A QP result is accepted when the KKT residuals and the duality gap are below this, relative to
 # max(||K||, ||b||^2): interior-point accuracy is ~1e-8, so 1e-6 flags only genuinely wrong answers.
 QP_RTOL = 1e-6
+# Eigenvalues of K below this fraction of the largest count as zero when the free QP is solved in closed form
+# (float64 eigenvalues carry an absolute error ~1e-16 ||K||; 1e-14 leaves a margin of 100).
+SINGULAR_RCOND = 1e-14
 
 
 @dataclass(frozen=True)
@@ -45,9 +48,15 @@ class QPResult:
 
 def solve_beta_qp(K: np.ndarray, b: np.ndarray, C: float, *, nonneg: bool, solver: str = "CLARABEL",
                   override: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None) -> QPResult:
-    """Solve the beta-QP with cvxpy and verify the answer through its KKT conditions and the dual bound.
+    """Solve the beta-QP and verify the answer through its KKT conditions and the dual bound.
 
-    ``override`` replaces the solver by a function (K, b) -> (beta, lambda): fault injection for tests.
+    beta >= 0: cvxpy with ``solver``; when that answer fails the check, one active-set polish (solve the
+    stationarity equations on the support the solver found) is tried and kept only if IT passes the check.
+    beta free: no solver is needed (SCS, for one, refuses a problem without constraints): the KKT system is the
+    linear system K beta = b, solved by an eigendecomposition with one step of iterative refinement, and the
+    answer is checked by the same stationarity residual and dual bound. A K that is singular with b outside its
+    range (the QP is unbounded below) leaves a large residual and the result is not verified.
+    ``override`` replaces the solver by a function (K, b) -> (beta, lambda): fault injection for tests (never polished).
 
     Examples
     --------
@@ -55,29 +64,99 @@ def solve_beta_qp(K: np.ndarray, b: np.ndarray, C: float, *, nonneg: bool, solve
     >>> res = solve_beta_qp(K, b, 1.0, nonneg=True)
     >>> res.verified, round(res.beta[1], 8)
     (True, 0.0)
+    >>> free = solve_beta_qp(K, b, 1.0, nonneg=False, solver="SCS")
+    >>> free.verified, free.status, [round(x, 10) for x in free.beta]
+    (True, 'optimal (closed form: K beta = b)', [0.5416666667, -0.7083333333])
     """
     K = np.asarray(K, dtype=float)
     b = np.asarray(b, dtype=float)
-    if K.shape != (b.size, b.size) or not np.all(np.isfinite(K)) or not np.all(np.isfinite(b)):
-        raise InputError("K", "expected a finite square matrix matching b", got=K.shape)
+    if K.ndim != 2 or K.shape != (b.size, b.size) or b.size == 0 or not np.all(np.isfinite(K)) or not np.all(np.isfinite(b)):
+        raise InputError("K", "expected a finite nonempty square matrix matching b", got=K.shape)
     M = b.size
-    status = "override"
-    if override is None:
-        beta_v = cp.Variable(M)
-        Ksym = cp.psd_wrap((K + K.T) / 2)
-        obj = cp.Minimize(C - 2 * b @ beta_v + cp.quad_form(beta_v, Ksym))
-        cons = [beta_v >= 0] if nonneg else []
-        prob = cp.Problem(obj, cons)
-        status = solve_status(prob, solver)
-        beta = np.array(beta_v.value, dtype=float) if beta_v.value is not None else np.full(M, np.nan)
-        lam = np.array(cons[0].dual_value, dtype=float) if (nonneg and cons[0].dual_value is not None) else np.zeros(M)
-    else:
+    if override is not None:
         beta, lam = (np.asarray(x, dtype=float) for x in override(K, b))
+        return _checked(K, b, C, beta, lam, nonneg, "override")
+    if not nonneg:
+        beta, status = _stationary_point(K, b)
+        return _checked(K, b, C, beta, np.zeros(M), nonneg, status)
+    beta_v = cp.Variable(M)
+    Ksym = cp.psd_wrap((K + K.T) / 2)
+    cons = [beta_v >= 0]
+    prob = cp.Problem(cp.Minimize(C - 2 * b @ beta_v + cp.quad_form(beta_v, Ksym)), cons)
+    status = solve_status(prob, solver)
+    beta = np.array(beta_v.value, dtype=float) if beta_v.value is not None else np.full(M, np.nan)
+    lam = np.array(cons[0].dual_value, dtype=float) if cons[0].dual_value is not None else np.zeros(M)
+    if beta.shape != (M,) or lam.shape != (M,):
+        beta, lam = np.full(M, np.nan), np.zeros(M)
+    raw = _checked(K, b, C, beta, lam, nonneg, status)
+    if raw.verified or not np.all(np.isfinite(beta)) or not np.all(np.isfinite(lam)):
+        return raw
+    polished = _polish_active_set(K, b, beta, lam)
+    if polished is None:
+        return raw
+    again = _checked(K, b, C, polished[0], polished[1], nonneg, f"{status}; active-set polished")
+    return again if again.verified else raw
+
+
+def _stationary_point(K: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, str]:
+    """beta with K beta = b (stationarity of the free QP), via eigh and one refinement step; and a status."""
+    Ks = (K + K.T) / 2
+    w, Q = np.linalg.eigh(Ks)
+    top = float(np.max(np.abs(w))) if w.size else 0.0
+    if top == 0.0:
+        return np.zeros(b.size) if not np.any(b) else np.full(b.size, np.nan), "K = 0: unbounded below unless b = 0"
+    keep = w > SINGULAR_RCOND * top
+    if np.any(w < -SINGULAR_RCOND * top):
+        status = "K is not positive semidefinite: the free QP is unbounded below"
+    elif np.all(keep):
+        status = "optimal (closed form: K beta = b)"
+    else:
+        status = "K singular: minimum-norm stationary point (unbounded below unless b lies in range(K))"
+
+    def apply_inverse(r):
+        coef = Q.T @ r
+        return Q[:, keep] @ (coef[keep] / w[keep])
+
+    beta = apply_inverse(b)
+    beta = beta + apply_inverse(b - Ks @ beta)  # one step of iterative refinement
+    return beta, status
+
+
+def _polish_active_set(K: np.ndarray, b: np.ndarray, beta: np.ndarray, lam: np.ndarray):
+    """(beta, lambda) solving the KKT equations exactly on the solver's support, or None.
+
+    The support F holds the j whose beta_j outweighs its multiplier (2 K_jj beta_j > lambda_j, both in the units
+    of the stationarity equation); then K_FF beta_F = b_F, beta_j = 0 off F, lambda = 2 K beta - 2 b (zero on F).
+    The caller accepts the result only if the full KKT check passes.
+    """
+    Ks = (K + K.T) / 2
+    free = 2 * np.diag(Ks) * beta > lam
+    out = np.zeros(b.size)
+    if np.any(free):
+        try:
+            sub = np.linalg.solve(Ks[np.ix_(free, free)], b[free])
+        except np.linalg.LinAlgError:
+            return None
+        sub = sub + np.linalg.lstsq(Ks[np.ix_(free, free)], b[free] - Ks[np.ix_(free, free)] @ sub, rcond=None)[0]
+        out[free] = sub
+    mult = 2 * Ks @ out - 2 * b
+    mult[free] = 0.0
+    if not (np.all(np.isfinite(out)) and np.all(np.isfinite(mult))):
+        return None
+    return out, mult
+
+
+def _checked(K: np.ndarray, b: np.ndarray, C: float, beta: np.ndarray, lam: np.ndarray, nonneg: bool, status: str) -> QPResult:
+    """Recompute the KKT residuals and the weak-duality bound of (beta, lambda); never trusts ``status``."""
+    M = b.size
     scale = max(float(np.linalg.norm(K, 2)), float(b @ b), 1e-300)
     tol = QP_RTOL * scale
-    if not np.all(np.isfinite(beta)) or not np.all(np.isfinite(lam)):
+    if beta.shape != (M,) or lam.shape != (M,) or not np.all(np.isfinite(beta)) or not np.all(np.isfinite(lam)):
         nan = float("nan")
-        return QPResult(nonneg, nan, tuple(beta), tuple(lam), nan, nan, nan, nan, -np.inf, np.inf, tol, False, status)
+        beta = np.full(M, np.nan) if beta.shape != (M,) else beta
+        lam = np.zeros(M) if lam.shape != (M,) else lam
+        return QPResult(nonneg, nan, tuple(float(x) for x in beta), tuple(float(x) for x in lam), nan, nan, nan, nan,
+                        -np.inf, np.inf, tol, False, status)
     # cvxpy's multiplier for beta >= 0 is for the objective as written (2 K beta - 2 b = lambda)
     lam_c = np.maximum(lam, 0.0) if nonneg else np.zeros(M)
     value = float(C - 2 * b @ beta + beta @ K @ beta)
@@ -91,8 +170,10 @@ def solve_beta_qp(K: np.ndarray, b: np.ndarray, C: float, *, nonneg: bool, solve
         dual_bound = float(C - shifted @ (Q @ ((Q.T @ shifted) / w)))
     else:  # K singular: g(lambda) is finite only if shifted lies in range(K); otherwise no bound
         coef = Q.T @ shifted
-        small = w <= 1e-14 * w[-1]
+        small = w <= 1e-14 * abs(w[-1])
         dual_bound = float(C - np.sum(coef[~small] ** 2 / w[~small])) if np.all(np.abs(coef[small]) <= 1e-12) else -np.inf
     gap = value - dual_bound
-    verified = max(station, pinf, dinf, slack) <= tol and gap <= tol and gap >= -tol
-    return QPResult(nonneg, value, tuple(float(x) for x in beta), tuple(float(x) for x in lam), station, pinf, dinf, slack, dual_bound, gap, tol, verified, status)
+    finite = np.isfinite(value) and np.isfinite(gap)
+    verified = bool(finite and max(station, pinf, dinf, slack) <= tol and -tol <= gap <= tol)
+    return QPResult(nonneg, value, tuple(float(x) for x in beta), tuple(float(x) for x in lam), station, pinf, dinf, slack,
+                    dual_bound, gap, tol, verified, status)

@@ -68,14 +68,20 @@ def sdp_bound(act: Activation, M: int, negatives: int, *, solver: str = "CLARABE
         return SDPBound(negatives, float("nan"), KKTReport(np.nan, np.nan, np.nan, np.nan, False, "skipped"), False,
                         "kappa is not convex: tangents/chord are not valid under/over-estimators")
     kern = dual_kernel(act)
-    k1 = float(kern.at_one)
-    km1 = float(kern.numpy(np.array(-1.0)))
+    # The SDP is homogeneous in kappa: solve it for kappa / kappa(1) (data of order 1 whatever the activation's
+    # scale, e.g. leaky_relu(1e6) has kappa(1) ~ 5e11) and multiply the optimal value back.
+    unit = float(kern.at_one)
+    if not np.isfinite(unit) or unit <= 0:
+        return SDPBound(negatives, float("nan"), KKTReport(np.nan, np.nan, np.nan, np.nan, False, "skipped"), False,
+                        f"kappa(1) = {unit:g}: no normalised relaxation")
+    k1 = 1.0
+    km1 = float(kern.numpy(np.array(-1.0))) / unit
     rho0 = -1.0 / (M - 1)
     pts = np.unique(np.concatenate([np.cos(np.pi * np.arange(TANGENT_POINTS) / (TANGENT_POINTS - 1)) * (1 - 1e-9), [rho0 * (1 - 1e-15)]]))
-    slopes = kern.numpy_prime(pts)
+    slopes = kern.numpy_prime(pts) / unit
     ok = np.isfinite(slopes)
     pts, slopes = pts[ok], slopes[ok]
-    inter = kern.numpy(pts) - slopes * pts
+    inter = kern.numpy(pts) / unit - slopes * pts
     chord_c = (k1 - km1) / 2
     chord_a = km1 + chord_c
     s = np.array([-1.0] * negatives + [1.0] * (M - negatives))
@@ -109,4 +115,7 @@ def sdp_bound(act: Activation, M: int, negatives: int, *, solver: str = "CLARABE
     if prob.status in ("unbounded", "unbounded_inaccurate"):
         return SDPBound(negatives, -np.inf, KKTReport(0, 0, 0, 0, True, prob.status), True, "relaxation unbounded below: no bound")
     kkt = check_kkt(prob, scale=1.0)
-    return SDPBound(negatives, float(prob.value) if prob.value is not None else float("nan"), kkt, True, prob.status)
+    if prob.status not in ("optimal", "optimal_inaccurate") or prob.value is None or not np.isfinite(prob.value):
+        # e.g. 'infeasible': the relaxation is feasible by construction (any u u^T with a frame), so a solver failure
+        return SDPBound(negatives, float("nan"), kkt, True, f"solver status {prob.status}: no bound")
+    return SDPBound(negatives, float(prob.value) * unit, kkt, True, prob.status)

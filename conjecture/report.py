@@ -172,13 +172,13 @@ def _sdp_table(cells: Sequence[dict]) -> Table | None:
     for c in cells:
         for s in c.get("sdp_signed", ()):
             A = s.get("A_k")
-            rows.append((str(c["params"]["M"]), str(c["params"]["d"]), str(s["negatives"]),
-                         "-" if A is None else f"{A:.6g}", "ok" if s["kkt_ok"] else "FAILED", str(s["note"])))
+            shown = f"{A:.6g}" if isinstance(A, (int, float)) and A == A and abs(A) != float("inf") else "-"
+            rows.append((str(c["params"]["M"]), str(c["params"]["d"]), str(s["negatives"]), shown, "ok" if s["kkt_ok"] else "FAILED", str(s["note"])))
     if not rows:
         return None
     return Table("Signed beta: sign-pattern SDP lower bounds A_k on u^T K u / (sum u)^2 (k negative signs)",
                  ("M", "d", "k", "A_k", "KKT", "solver note"), tuple(rows),
-                 "Reported, not used for any verdict: A_k proves pattern k only if A_k >= (kappa(1) + (M-1) kappa(rho0))/M; "
+                 "'-': the solver gave no finite bound (see the solver note). Reported, not used for any verdict: A_k proves pattern k only if A_k >= (kappa(1) + (M-1) kappa(rho0))/M; "
                  "k >= 1 gives A_k ~ 0 (the relaxation carries no information).")
 
 

@@ -71,10 +71,11 @@ def etf_cell(params: dict, seed: int) -> dict:
     work = dps + 10
     with mpmath.workdps(work):
         k1 = kern.mp(1, work)
-        if M == 1:
-            closed = 1 / k1
-        else:
-            closed = M / (k1 + (M - 1) * kern.mp(mpmath.mpf(-1) / (M - 1), work))
+        lam = k1 if M == 1 else k1 + (M - 1) * kern.mp(mpmath.mpf(-1) / (M - 1), work)
+        if abs(lam) <= mpmath.mpf(10) ** (-work // 2) * abs(k1):  # a linear activation at M = 2: K = 0 on 1
+            raise InputError("activation", "kappa(1) + (M-1) kappa(-1/(M-1)) = 0: K is singular at the ETF "
+                                           f"(M = {M})", got=act.name)
+        closed = M / lam
         exact = _etf_gram(M)
         K = mpmath.matrix(M, M)
         for j in range(M):

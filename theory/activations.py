@@ -10,7 +10,9 @@ sigma(<w, x>) = ||w||^n sigma(<w^, x>).
 from __future__ import annotations
 
 import numbers
+import re
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import lru_cache
 
 import sympy as sp
@@ -19,6 +21,22 @@ from theory.errors import InputError
 
 T = sp.Symbol("t", real=True)
 MAX_DEGREE = 3
+
+# ---- limits on user text (--activation here and in theory.custom_activation, --law in theory.target_laws) ----
+# Longest activation or law text: every legitimate spelling is far shorter, and it bounds the parsers' work.
+MAX_SPEC_CHARS = 2000
+# Most digits in one written number (mantissa, or numerator and denominator each): keeps exact rationals small
+# and far from Python's 4300-digit int/str conversion limit.
+MAX_NUMBER_DIGITS = 50
+# Largest |exponent| in 1.5e-3 notation: with MAX_NUMBER_DIGITS the exact rational is built cheaply before its
+# magnitude is checked (1e999999 would be a million-digit integer).
+MAX_EXPONENT = 100
+# Largest |number| in an activation (leaky_relu slope, pw coefficient or breakpoint): kernel values, slopes and
+# second moments c^2 (2n-1)!! stay many orders of magnitude below the float64 overflow at 1.8e308.
+MAX_MAGNITUDE = 10**6
+
+_DECIMAL = re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?)([0-9]+))?")
+_FRACTION = re.compile(r"([+-]?)([0-9]+)/([+-]?)([0-9]+)")
 
 
 @lru_cache(maxsize=None)
@@ -97,20 +115,68 @@ class Activation:
         return sp.simplify((self.p**2 + self.q**2) * half)
 
 
-def _rational(text: str, argument: str) -> sp.Rational:
-    """Parse a decimal or a fraction a/b into an exact rational, by hand (no sympify)."""
-    body = text.strip()
-    try:
-        if "/" in body:
-            num, den = body.split("/", 1)
-            value = sp.Rational(int(num.strip()), int(den.strip()))
-        else:
-            from fractions import Fraction
+def check_spec_length(spec: str, argument: str) -> None:
+    """InputError when ``spec`` is longer than MAX_SPEC_CHARS (checked before any parsing)."""
+    if len(spec) > MAX_SPEC_CHARS:
+        raise InputError(argument, f"the text is {len(spec)} characters long; the limit is {MAX_SPEC_CHARS}",
+                         got=spec)
 
-            value = sp.Rational(Fraction(body))
-    except (ValueError, ZeroDivisionError):
-        raise InputError(argument, "expected a number such as 0.1 or 1/10", got=text) from None
-    return value
+
+def parse_number(text: str, argument: str, *, what: str = "a number", bound=MAX_MAGNITUDE) -> sp.Rational:
+    """A finite decimal (``0.1``, ``.5``, ``2e-3``) or fraction (``1/10``) as an exact rational, by hand (no eval,
+    no sympify), within the limits above: at most MAX_NUMBER_DIGITS digits, |exponent| <= MAX_EXPONENT, no division
+    by zero, and |value| <= ``bound``. Every refusal is an InputError naming ``argument``, ``what`` and the limit.
+
+    Examples
+    --------
+    >>> parse_number("1/10", "activation"), parse_number("-2.5e-1", "activation")
+    (1/10, -1/4)
+    >>> parse_number("1/0", "activation")
+    Traceback (most recent call last):
+    ...
+    theory.errors.InputError: argument activation: a number divides by zero (got '1/0')
+    >>> parse_number("2e6", "activation", what="the slope")
+    Traceback (most recent call last):
+    ...
+    theory.errors.InputError: argument activation: the slope must have absolute value <= 1e+06 (got '2e6')
+    """
+    body = text.strip() if isinstance(text, str) else ""
+    if len(body) > 4 * MAX_NUMBER_DIGITS:
+        raise InputError(argument, f"{what} is written with more than {MAX_NUMBER_DIGITS} digits", got=text)
+    frac = _FRACTION.fullmatch(body)
+    dec = None if frac else _DECIMAL.fullmatch(body)
+    if frac:
+        num, den = frac.group(2), frac.group(4)
+        if max(len(num), len(den)) > MAX_NUMBER_DIGITS:
+            raise InputError(argument, f"{what} has more than {MAX_NUMBER_DIGITS} digits in its numerator or "
+                             "denominator", got=text)
+        if int(den) == 0:
+            raise InputError(argument, "a number divides by zero", got=text)
+        sign = -1 if (frac.group(1) == "-") != (frac.group(3) == "-") else 1
+        value = Fraction(sign * int(num), int(den))
+    elif dec and (dec.group(2) or dec.group(3)):
+        whole, part = dec.group(2), dec.group(3) or ""
+        if len(whole) + len(part) > MAX_NUMBER_DIGITS:
+            raise InputError(argument, f"{what} has more than {MAX_NUMBER_DIGITS} digits", got=text)
+        exp = 0
+        if dec.group(5) is not None:
+            if len(dec.group(5)) > len(str(MAX_EXPONENT)) or int(dec.group(5)) > MAX_EXPONENT:
+                raise InputError(argument, f"the exponent of {what} must be at most {MAX_EXPONENT} in absolute "
+                                 "value", got=text)
+            exp = -int(dec.group(5)) if dec.group(4) == "-" else int(dec.group(5))
+        value = Fraction(int(whole + part), 10 ** len(part)) * Fraction(10) ** exp
+        if dec.group(1) == "-":
+            value = -value
+    else:
+        raise InputError(argument, f"{what} must be a finite number such as 0.1, 1/10 or 1e-2", got=text)
+    if abs(value) > bound:
+        raise InputError(argument, f"{what} must have absolute value <= {float(bound):g}", got=text)
+    return sp.Rational(value.numerator, value.denominator)
+
+
+def _rational(text: str, argument: str) -> sp.Rational:
+    """Parse a decimal or a fraction a/b into an exact rational (see ``parse_number`` for the limits)."""
+    return parse_number(text, argument, what="the slope")
 
 
 BUILTIN_NAMES = ("relu", "leaky_relu(s)", "abs", "step", "relu^k (k = 0..3)", "pw(t<b: P; ...; else: P)")
@@ -134,6 +200,7 @@ def get_activation(spec: str, *, allow_general: bool = False) -> Activation:
     """
     if not isinstance(spec, str):
         raise InputError("activation", f"expected a name, one of {', '.join(BUILTIN_NAMES)}", got=spec)
+    check_spec_length(spec, "activation")
     if spec.strip().startswith("pw("):
         from theory.custom_activation import parse_activation  # piecewise polynomial, whitelist parser
 
@@ -152,8 +219,8 @@ def get_activation(spec: str, *, allow_general: bool = False) -> Activation:
         return Activation("step", 0, one, zero)
     for prefix in ("relu^", "relu**", "relu"):
         rest = key[len(prefix):]
-        if key.startswith(prefix) and rest.isdigit():
-            k = int(rest)
+        if key.startswith(prefix) and re.fullmatch(r"[0-9]+", rest):
+            k = int(rest) if len(rest) <= 3 else MAX_DEGREE + 1
             if not 0 <= k <= MAX_DEGREE:
                 raise InputError("activation", f"relu^k needs k in 0..{MAX_DEGREE}", got=spec)
             return Activation("relu" if k == 1 else ("step" if k == 0 else f"relu^{k}"), k, one, zero)

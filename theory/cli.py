@@ -8,16 +8,18 @@ ETF and regime II values are normalised to abar = 1, as in ``twolayer conjecture
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import sys
+import textwrap
 
 import mpmath
 import sympy as sp
 
 from theory.cli_args import HelpFormatter, add_json_flag, parse_int, print_json
-from theory.derivation import (DEFAULT_TILT_NORM, MAX_D, MAX_DPS, MAX_M, MAX_ORDER, MIN_DPS, UNIT_ABAR, Derivation,
-                               Entry, derive)
+from theory.derivation import (DEFAULT_TILT_NORM, LAW_QUADRATURE_DPS, MAX_D, MAX_DPS, MAX_M, MAX_ORDER, MIN_DPS,
+                               UNIT_ABAR, Derivation, Entry, derive)
 from theory.errors import InputError
 from theory.kernels import SERIES_ORDER
 from theory.sphere import D, ID
@@ -25,8 +27,9 @@ from theory.sphere import D, ID
 # Options of earlier versions and what replaced them.
 RENAMED = {"dim": "--d", "neurons": "--M", "tilt": "--tilt-norm (which is ||m|| / abar, not ||m||)"}
 NORMALISATION_NOTE = ("ETF and regime II values are normalised to abar = E[a||w||^n] = 1 (a loss is Ltilde / abar^2, "
-                      "a weight beta / abar, a tilt ||m|| / abar), as in twolayer conjecture; entries marked 'law scale' "
-                      "are at the entry law's own abar; entries with no mark do not depend on the law's scale")
+                      "a weight beta / abar, a tilt ||m|| / abar), as in twolayer conjecture; entries marked "
+                      "'law scale' are at the entry law's own abar; entries with no mark do not depend on the law's "
+                      "scale")
 
 
 def register(subparsers) -> None:
@@ -35,7 +38,7 @@ def register(subparsers) -> None:
         "derive",
         help="closed forms: Hermite coefficients, dual kernel, c_d, law moments, ETF values, finite-N constants",
         description="Derive the theory layer's closed forms for one activation, entry law, d and M.\n\n"
-                    + NORMALISATION_NOTE + ".",
+                    + textwrap.fill(NORMALISATION_NOTE + ".", 100),
         formatter_class=HelpFormatter,
         allow_abbrev=False,  # '--tilt' must not silently mean '--tilt-norm'
     )
@@ -46,9 +49,9 @@ def register(subparsers) -> None:
     p.add_argument("--M", default="3", help=f"compressed width M, one value in 1..{MAX_M}, M <= d+1 (simplex ETF)")
     p.add_argument("--dps", default=str(30), help=f"decimal digits for numeric values ({MIN_DPS}..{MAX_DPS})")
     p.add_argument("--order", default=str(6), help=f"highest Hermite order printed (0..{MAX_ORDER})")
-    p.add_argument("--tilt-norm", type=float, default=None,
-                   help=f"regime II tilted family: ||m|| / abar, as in twolayer conjecture (default {DEFAULT_TILT_NORM}; "
-                        "needs 2 <= M <= d and a homogeneous activation)")
+    p.add_argument("--tilt-norm", default=None,
+                   help="regime II tilted family: ||m|| / abar, as in twolayer conjecture "
+                        f"(default {DEFAULT_TILT_NORM}; needs 2 <= M <= d and a homogeneous activation)")
     for old in RENAMED:  # the old spellings, hidden: they are refused with a pointer to the new one
         p.add_argument("--" + old, dest="renamed_" + old, default=None, help=argparse.SUPPRESS)
     fmt = p.add_mutually_exclusive_group()
@@ -56,8 +59,6 @@ def register(subparsers) -> None:
     fmt.add_argument("--latex", action="store_true",
                      help="a standalone LaTeX document (amsmath, amssymb, geometry), ready for pdflatex")
     p.set_defaults(handler=run_derive)
-
-
 
 
 # ---- numbers -------------------------------------------------------------------------------------------------
@@ -72,7 +73,9 @@ def number_text(value, digits: int) -> str | None:
     if value is None:
         return None
     if isinstance(value, float):
-        return repr(value) if value == value and abs(value) != float("inf") else None
+        if value != value or abs(value) == float("inf"):
+            return None
+        return repr(value) if digits >= 17 else f"{value:.{digits}g}"
     with mpmath.workdps(digits + 5):
         v = mpmath.mpf(value)
         if not mpmath.isfinite(v):
@@ -218,7 +221,7 @@ def latex_text(text: str) -> str:
         ch = text[i]
         out.append({"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                     "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                    "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}"}.get(ch, ch))
+                    "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}", "§": r"\S{}"}.get(ch, ch))
         i += 1
     return "".join(out)
 
@@ -566,8 +569,9 @@ def to_latex(result: Derivation) -> str:
         r"\begin{document}",
         r"\section*{Closed forms of \texttt{twolayer derive}}",
         r"\noindent Activation \texttt{" + _breakable(latex_text(result.activation)) + r"}, entry law \texttt{"
-        + _breakable(latex_text(result.law)) + rf"}}, $d = {result.d}$, $M = {result.M}$. Decimal values to " + str(result.dps) + r" significant digits (regime II to at most 30, "
-        r"finite $N$ in float64). " + LATEX_NORMALISATION_NOTE,
+        + _breakable(latex_text(result.law)) + rf"}}, $d = {result.d}$, $M = {result.M}$. Decimal values to "
+        + rf"{result.dps} significant digits (regime II to at most 30, a quadrature over the entry law to at most "
+        + rf"{LAW_QUADRATURE_DPS}, finite $N$ in float64, to the digits they keep). " + LATEX_NORMALISATION_NOTE,
     ]
     sections: list[tuple[str, list[Entry]]] = []
     for e in result.entries:
@@ -612,6 +616,20 @@ def _pipe_safe(write) -> None:
         os.dup2(devnull, sys.stdout.fileno())
 
 
+def _tilt_norm(text) -> float | None:
+    """--tilt-norm: None when not given, else a finite number >= 0 (derive refuses it where it does not apply)."""
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise InputError("tilt-norm", "expected a finite number >= 0 (||m|| / abar)",
+                         got=text if len(str(text)) <= 60 else str(text)[:60] + "...") from None
+    if not math.isfinite(value) or value < 0:
+        raise InputError("tilt-norm", "expected a finite number >= 0 (||m|| / abar)", got=text)
+    return value
+
+
 def run_derive(args) -> int:
     for old, hint in RENAMED.items():
         if getattr(args, "renamed_" + old, None) is not None:
@@ -620,7 +638,7 @@ def run_derive(args) -> int:
     M = parse_int(args.M, "M", lo=1, hi=MAX_M)
     dps = parse_int(args.dps, "dps", lo=MIN_DPS, hi=MAX_DPS)
     order = parse_int(args.order, "order", lo=0, hi=MAX_ORDER)
-    result = derive(args.activation, args.law, d, M, dps, order=order, tilt_norm=args.tilt_norm)
+    result = derive(args.activation, args.law, d, M, dps, order=order, tilt_norm=_tilt_norm(args.tilt_norm))
     if args.json:
         _pipe_safe(lambda: print_json(to_json(result)))
     elif args.latex:

@@ -13,6 +13,9 @@ both sides) become a closed-form ``Activation``; anything else is a ``PiecewiseA
 the truncated Hermite series with the exact tail bound E sigma^2 - sum_{k<=K} mu_k^2 (rigorous on [-1, 1]).
 For such activations the scaling-factor reduction sigma(<w,x>) = ||w||^n sigma(<w^,x>) does NOT hold: the
 kernel describes unit-norm neurons only, and the target regimes refuse them.
+
+The text is bounded (the limits below and those of ``theory.activations``: length, digits, magnitude, nesting),
+and every refusal is a one-line InputError naming the argument ``activation`` and the limit.
 """
 
 from __future__ import annotations
@@ -24,12 +27,25 @@ from functools import lru_cache
 
 import sympy as sp
 
-from theory.activations import Activation, T
+from theory.activations import MAX_MAGNITUDE, MAX_NUMBER_DIGITS, Activation, T, check_spec_length, parse_number
 from theory.errors import InputError
 
-_ALLOWED = re.compile(r"^[0-9t+\-*/^().\s:;<]*$")
-_TOKEN = re.compile(r"\s*(\d+\.\d*|\.\d+|\d+|\*\*|[t+\-*/^()])")
+_ALLOWED = re.compile(r"^[0-9t+\-*/^().\s:;<]*$", re.ASCII)
+_TOKEN = re.compile(r"\s*([0-9]+\.[0-9]*|\.[0-9]+|[0-9]+|\*\*|[t+\-*/^()])", re.ASCII)
+# Highest degree of a piece: E sigma^2 and mu_k are exact sums of Gaussian moments up to degree 20 and 10 + k.
 MAX_POWER = 10
+# Deepest nesting of parentheses (and of unary signs, as in --t) in a polynomial: real activations need a few
+# levels; the parser recurses once per parenthesis, so this keeps it far from Python's recursion limit (~1000).
+MAX_NESTING = 32
+# Largest |coefficient| of a piece, also of every intermediate result (e.g. (10 t)^10 = 1e10 t^10): E sigma^2 and
+# the kernel stay below about (11e12)^2 19!! ~ 1e35, far from the float64 overflow at 1.8e308.
+MAX_COEFFICIENT = 10**12
+# Largest |breakpoint|: the Gaussian mass beyond |t| = 40 is below 1e-348, so a breakpoint further out changes no
+# digit, while its exact integrals exp(-b^2/2) need ~b^2 bits to evaluate (b = 1e6 runs out of memory).
+MAX_BREAKPOINT = 40
+# Most digits in the numerator or denominator of an exact coefficient during parsing: nested powers of constants
+# such as ((0.5^10)^10)^10 would otherwise grow without bound.
+MAX_RATIONAL_DIGITS = 200
 
 
 def _fail(message: str, spec: str):
@@ -65,6 +81,7 @@ class _PolyParser:
     def parse(self):
         if not self.tokens:
             _fail("empty polynomial", self.spec)
+        self.depth = 0
         out = self.expr()
         if self.peek() is not None:
             _fail(f"unexpected {self.peek()!r} in polynomial", self.spec)
@@ -77,8 +94,20 @@ class _PolyParser:
         while self.peek() in ("+", "-"):
             op = self.take()
             rhs = self.term()
-            out = _add(out, rhs if op == "+" else _scale(rhs, -1))
+            out = self.bounded(_add(out, rhs if op == "+" else _scale(rhs, -1)))
         return out
+
+    def bounded(self, poly):
+        """``poly`` unchanged, or an InputError when a coefficient leaves the limits MAX_COEFFICIENT and
+        MAX_RATIONAL_DIGITS (checked after every operation, so exact arithmetic stays cheap)."""
+        cap = 10**MAX_RATIONAL_DIGITS
+        for c in poly:
+            if abs(c) > MAX_COEFFICIENT:
+                _fail(f"a coefficient (also an intermediate one) must have absolute value <= {float(MAX_COEFFICIENT):g}",
+                      self.spec)
+            if abs(int(c.p)) >= cap or int(c.q) >= cap:
+                _fail(f"a coefficient needs more than {MAX_RATIONAL_DIGITS} digits as an exact fraction", self.spec)
+        return poly
 
     def term(self):
         out = self.factor()
@@ -88,17 +117,27 @@ class _PolyParser:
             if op == "*":
                 if len(out) + len(rhs) - 2 > MAX_POWER:
                     _fail(f"polynomial degree must be <= {MAX_POWER}", self.spec)
-                out = _mul(out, rhs)
+                out = self.bounded(_mul(out, rhs))
             else:
                 if len(rhs) != 1 or rhs[0] == 0:
-                    _fail("division only by a nonzero constant", self.spec)
-                out = _scale(out, 1 / rhs[0])
+                    _fail("division only by a nonzero constant (division by zero)", self.spec)
+                out = self.bounded(_scale(out, 1 / rhs[0]))
         return out
 
     def factor(self):
-        if self.peek() in ("+", "-"):
-            sign = -1 if self.take() == "-" else 1
-            return _scale(self.factor(), sign)
+        sign, run = 1, 0
+        while self.peek() in ("+", "-"):  # a run of signs, read in a loop; each sign counts as a nesting level
+            run += 1
+            if self.depth + run > MAX_NESTING:
+                _fail(f"parentheses and signs are nested more than {MAX_NESTING} deep", self.spec)
+            if self.take() == "-":
+                sign = -sign
+        self.depth += run
+        out = self.power()
+        self.depth -= run
+        return out if sign == 1 else _scale(out, -1)
+
+    def power(self):
         base = self.atom()
         if self.peek() in ("^", "**"):
             self.take()
@@ -109,7 +148,7 @@ class _PolyParser:
                 _fail(f"polynomial degree must be <= {MAX_POWER}", self.spec)
             out = (sp.Integer(1),)
             for _ in range(int(exp)):
-                out = _mul(out, base)
+                out = self.bounded(_mul(out, base))
             return out
         return base
 
@@ -118,12 +157,21 @@ class _PolyParser:
         if tok == "t":
             return (sp.Integer(0), sp.Integer(1))
         if tok == "(":
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                _fail(f"parentheses and signs are nested more than {MAX_NESTING} deep", self.spec)
             out = self.expr()
             if self.take() != ")":
                 _fail("missing ')'", self.spec)
+            self.depth -= 1
             return out
         if tok[0].isdigit() or tok[0] == ".":
-            return (sp.Rational(Fraction(tok)),)
+            if sum(ch.isdigit() for ch in tok) > MAX_NUMBER_DIGITS:
+                _fail(f"a number has more than {MAX_NUMBER_DIGITS} digits", self.spec)
+            value = sp.Rational(Fraction(tok))
+            if abs(value) > MAX_MAGNITUDE:
+                _fail(f"a number must have absolute value <= {float(MAX_MAGNITUDE):g}", self.spec)
+            return (value,)
         _fail(f"unexpected {tok!r} in polynomial", self.spec)
 
 
@@ -241,9 +289,12 @@ class PiecewiseActivation:
 
 def _number(text: str, spec: str) -> sp.Rational:
     body = text.strip()
-    if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", body):
-        _fail(f"a breakpoint must be a number, not {body!r}", spec)
-    return sp.Rational(Fraction(body))
+    if not re.fullmatch(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)", body):
+        _fail(f"a breakpoint must be a number, not {body[:20]!r}", spec)
+    try:
+        return parse_number(body, "activation", what="a breakpoint", bound=MAX_BREAKPOINT)
+    except InputError as err:
+        _fail(err.message, spec)
 
 
 def parse_activation(spec: str):
@@ -260,6 +311,7 @@ def parse_activation(spec: str):
     """
     if not isinstance(spec, str):
         _fail("expected a string", spec)
+    check_spec_length(spec, "activation")
     text = spec.strip()
     if not (text.startswith("pw(") and text.endswith(")")):
         _fail("a custom activation is written pw(t<b1: P1; ...; else: Pn)", spec)

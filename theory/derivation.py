@@ -21,10 +21,15 @@ from theory.activations import Activation, get_activation
 from theory.errors import InputError
 from theory.etf_values import best_tilt, etf_values
 from theory.finite_n import finite_n_constants
+from theory.pair_average import pair_average, pair_average_disc
 from theory.kernels import SERIES_ORDER, dual_kernel, kernel_series
-from theory.sphere import ID, sphere_average_expr, sphere_average_series, sphere_moment
+from theory.sphere import sphere_average_expr, sphere_average_series, sphere_moment
 from theory.target_laws import get_law
 
+# The uniform law's odd norm moments come from a Laplace-transform quadrature whose cost grows steeply with the
+# precision (about 5 s at 40 digits, 18 s at 120, 5 minutes at 250, whatever d): derive computes them at most
+# to this many digits and says so.
+LAW_QUADRATURE_DPS = 40
 # Bounds of the inputs (``twolayer derive`` parses its flags against the same numbers).
 MAX_D = 10_000
 MAX_M = 64          # the conjecture layer's bound; the finite-N pair averages grow like M^2
@@ -38,16 +43,16 @@ MAX_EXACT_DIGITS = 200
 UNIT_ABAR = "abar = 1"
 LAW_FREE = ""
 
-MODEL_HOMOGENEITY = "docs/model.md, 'Homogeneity and scaling factors'"
-MODEL_KERNEL = "docs/model.md, 'Dual kernel'"
-MODEL_OBJECTIVE = "docs/model.md, 'The mean-field objective'"
-MODEL_ETF = "docs/model.md, 'The ETF question'"
-MODEL_FINITE_N = "docs/model.md, 'Finite N'"
-DERIV_SPHERE = "docs/derivations.md, '3. Sphere moments and c_d'"
-DERIV_LAWS = "docs/derivations.md, '4. Scaling factors of the target laws'"
-DERIV_III = "docs/derivations.md, '5. Regime III: the fourth-cumulant term'"
-DERIV_ETF = "docs/derivations.md, '7. ETF values'"
-DERIV_FINITE_N = "docs/derivations.md, '9. Finite N'"
+MODEL_HOMOGENEITY = "docs/model.md §2 'Homogeneity and scaling factors'"
+MODEL_KERNEL = "docs/model.md §3 'Dual kernel'"
+MODEL_OBJECTIVE = "docs/model.md §4 'The mean-field objective'"
+MODEL_ETF = "docs/model.md §5 'The ETF question'"
+MODEL_FINITE_N = "docs/model.md §6 'Finite N'"
+DERIV_SPHERE = "docs/derivations.md §3 'Sphere moments and c_d'"
+DERIV_LAWS = "docs/derivations.md §4 'Scaling factors of the target laws'"
+DERIV_III = "docs/derivations.md §5 'Regime III: the fourth-cumulant term'"
+DERIV_ETF = "docs/derivations.md §7 'ETF values'"
+DERIV_FINITE_N = "docs/derivations.md §9 'Finite N'"
 
 
 @dataclass(frozen=True)
@@ -110,15 +115,19 @@ def exact_digits(expr) -> int:
 
 
 def _tidy(expr):
-    """acos(-x) -> pi - acos(x) for a positive number x, then simplify (shorter ETF closed forms); a form that
-    will be omitted for its length is returned as it is (simplifying thousands of digits is slow)."""
+    """The shorter of simplify(expr) and simplify(expr with acos(-x) -> pi - acos(x) for numbers x > 0), which
+    merges acos(1/4) and acos(-1/4) in the abs activation's ETF forms; a form that will be omitted for its
+    length is returned as it is (simplifying thousands of digits is slow)."""
     expr = sp.sympify(expr)
     if exact_digits(expr) > MAX_EXACT_DIGITS:
         return expr
-    if expr.has(sp.acos):
-        expr = expr.replace(lambda e: isinstance(e, sp.acos) and e.args[0].is_number and bool(e.args[0] < 0),
-                            lambda e: sp.pi - sp.acos(-e.args[0]))
-    return sp.simplify(expr)
+    plain = sp.simplify(expr)
+    if not expr.has(sp.acos):
+        return plain
+    turned = expr.replace(lambda e: isinstance(e, sp.acos) and e.args[0].is_number and bool(e.args[0] < 0),
+                          lambda e: sp.pi - sp.acos(-e.args[0]))
+    turned = sp.simplify(turned)
+    return turned if len(str(turned)) < len(str(plain)) else plain
 
 
 def _etf_float(M: int, d: int) -> np.ndarray:
@@ -136,6 +145,37 @@ def _etf_float(M: int, d: int) -> np.ndarray:
     centred = np.eye(M) - 1.0 / M
     coords = math.sqrt(M / (M - 1)) * centred @ H.T
     return np.hstack([coords, np.zeros((M, d - (M - 1)))])
+
+
+def _finite_n_digits(fc, act, d: int, M: int, beta) -> tuple[dict, dict, float]:
+    """Correct digits and error bounds of the float64 finite-N constants, and the gap between the two
+    pair-average quadratures.
+
+    The variance constants need the pair average Phi_d at the ETF's correlations (1 and -1/(M-1)); its quadrature
+    (theory.pair_average) loses accuracy as d grows (the two independent rules differ by ~1e-9 at d = 100 and
+    ~1e-5 at d = 400), and v1 = 4 Var D is an O(1/d) difference of O(1) terms. The error estimate is the gap g
+    between the two rules, propagated: |dv1| <= 4 m_2 g (sum_j |beta_j|)^2, |dv2|, |dv3| <= 2 m_2^2 g, plus
+    float64 rounding (1e-14 of the terms' size). At least 1 digit (a value within its bound is not printed), at
+    most 15.
+    """
+    rhos = [1.0] + ([-1.0 / (M - 1)] if M > 1 else [])
+    gap = 0.0
+    if d >= 3:
+        gap = max(abs(pair_average(act, d, r) - pair_average_disc(act, d, r)) for r in rhos)
+    m1, m2, _, m4 = fc.alpha_moments
+    c, k1 = fc.sphere_avg, fc.kappa_one
+    babs = float(np.sum(np.abs(beta)))
+    phi1 = pair_average(act, d, 1.0)
+    size = m2 * (phi1 * babs**2 + m1 * m1 * c * c) + m2 * m2 * phi1 + k1 * k1 * abs(m4) + m2 * k1
+    rounding = 1e-14 * size
+    errors = {"bias": 1e-15 * (m2 * k1 + m1 * m1 * c), "v1": 4 * m2 * gap * babs**2 + rounding,
+              "v2": 2 * m2 * m2 * gap + rounding, "v3": 2 * m2 * m2 * gap + rounding}
+    values = {"bias": fc.bias_coefficient, "v1": fc.variance_first, "v2": fc.variance_second, "v3": fc.variance_third}
+    digits = {}
+    for key, err in errors.items():
+        v = abs(values[key])
+        digits[key] = 15 if err == 0 or v == 0 else int(max(1, min(15, math.floor(math.log10(v / err)))))
+    return digits, errors, gap
 
 
 def law_normalisation(law_name: str, degree: int, abar) -> str:
@@ -183,7 +223,9 @@ def derive(activation: str = "relu", law: str = "gaussian", d: int = 3, M: int =
     E: list[Entry] = []
 
     def add(section, name, exact, value, source, normalisation=LAW_FREE, note="", digits=None):
-        if exact is not None and exact_digits(exact) > MAX_EXACT_DIGITS:
+        # the bound is for numbers whose size grows with d (c_d and what contains it); symbolic forms (the
+        # kernel and its series, bounded by --order) are always printed
+        if exact is not None and sp.sympify(exact).is_number and exact_digits(exact) > MAX_EXACT_DIGITS:
             note = (note + "; " if note else "") + f"exact form has {exact_digits(exact)} digits, omitted"
             if value is None:
                 value = _ev(exact, dps)
@@ -198,8 +240,8 @@ def derive(activation: str = "relu", law: str = "gaussian", d: int = 3, M: int =
     kern = dual_kernel(act)
     add(sec, "kappa(1) = E sigma^2", act.second_moment(), _ev(act.second_moment(), dps), "exact")
     if not homogeneous:
-        add(sec, "kappa(rho)", None, None, f"the Hermite series truncated at order {SERIES_ORDER}: sum_(k<={SERIES_ORDER}) mu_k^2 rho^k, "
-            f"its error at most the tail bound below on [-1, 1] ({MODEL_KERNEL})")
+        add(sec, "kappa(rho)", None, None, f"the Hermite series truncated at order {SERIES_ORDER}: "
+            f"sum_(k<={SERIES_ORDER}) mu_k^2 rho^k, its error at most the tail bound below on [-1, 1] ({MODEL_KERNEL})")
         add(sec, "kernel tail bound", kern.tail_bound, _ev(kern.tail_bound, dps), "E sigma^2 - sum_{k<=K} mu_k^2")
         add(sec, "note", None, None, f"not positively homogeneous: no scaling-factor reduction ({MODEL_HOMOGENEITY}); "
             "the sphere, law, ETF, regime and finite-N sections need a homogeneous activation")
@@ -217,14 +259,21 @@ def derive(activation: str = "relu", law: str = "gaussian", d: int = 3, M: int =
         f"Bernoulli-polynomial asymptotics of Gamma ratios, {DERIV_SPHERE}")
 
     sec = "law"
-    sm = target_law.scaling_moments(d, act.degree, dps=dps + 10)
+    law_dps = dps
+    if target_law.kind == "uniform" and act.degree % 2 == 1:  # odd powers of ||w||: quadrature (see above)
+        law_dps = min(dps, LAW_QUADRATURE_DPS)
+    sm = target_law.scaling_moments(d, act.degree, dps=law_dps + 10)
+    abar_digits = None if sm.exact[0] is not None else law_dps
     law_norm = law_normalisation(target_law.name, act.degree, sm.abar)
     add(sec, "kappa_4 of entries", target_law.kappa4, _ev(target_law.kappa4, dps), "m4/m2^2 - 3")
-    add(sec, "abar = E[a||w||^n]", sm.exact[0], sm.abar, f"{sm.method[0]}, {DERIV_LAWS}", law_norm)
-    add(sec, "E[alpha^2]", sm.exact[1], sm.alpha_sq, f"{sm.method[1]}, {DERIV_LAWS}", law_norm)
+    for k, name in ((0, "abar = E[a||w||^n]"), (1, "E[alpha^2]")):
+        exact_k = sm.exact[k]
+        value_k = _ev(exact_k, dps) if exact_k is not None else sm.alpha_moments[k]
+        add(sec, name, exact_k, value_k, f"{sm.method[k]}, {DERIV_LAWS}", law_norm,
+            digits=None if exact_k is not None else law_dps)
 
     sec = "etf"
-    ev = etf_values(act, M, d, dps=dps, law=target_law)
+    ev = etf_values(act, M, d, dps=dps, law=target_law, scaling=sm)
     lam_note = "lambda = kappa(1) + (M-1) kappa(rho0)"
     ones = ev.ones_Kinv_ones_exact
     # values from the exact forms (sympy's evalf reaches dps correct digits through the cancellation in F_ETF)
@@ -237,7 +286,7 @@ def derive(activation: str = "relu", law: str = "gaussian", d: int = 3, M: int =
         f"c_d - c_d^2 1^T K^-1 1 (as twolayer conjecture's F_ETF); {DERIV_ETF}", UNIT_ABAR)
     add(sec, "Ltilde*/C_target", _tidy(ev.relative_loss_exact), ev.relative_loss, f"1 - c_d 1^T K^-1 1; {DERIV_ETF}")
     add(sec, "Ltilde* at the law's abar", None if ev.ltilde_star_exact is None else _tidy(ev.ltilde_star_exact),
-        ev.ltilde_star, f"abar^2 F_ETF; {DERIV_ETF}", law_norm)
+        ev.ltilde_star, f"abar^2 F_ETF; {DERIV_ETF}", law_norm, digits=abar_digits)
 
     sec = "regime II"
     if 2 <= M <= d:
@@ -265,11 +314,19 @@ def derive(activation: str = "relu", law: str = "gaussian", d: int = 3, M: int =
     if not fc.law_rotation_invariant:
         add(sec, "note", None, None, "the entry law is not rotation invariant: these are the regime I model values "
             "(directions taken uniform and independent of alpha), accurate up to the O(1/d^2) anisotropy of regime III")
-    for name, value, what in [
-        ("bias coefficient", fc.bias_coefficient, "E L_N - Ltilde = coef / N (exact)"),
-        ("variance 1/N coefficient", fc.variance_first, "4 Var[alpha (g - abar c_d)]"),
-        ("variance 1/N^2 coefficient", fc.variance_second, "2 Var h2 - 4 Cov(D, E)"),
-        ("variance 1/N^3 coefficient", fc.variance_third, "Var E - 2 Var h2"),
+    digits, errors, pair_gap = _finite_n_digits(fc, act, d, M, beta_law)
+    for name, value, what, key in [
+        ("bias coefficient", fc.bias_coefficient, "E L_N - Ltilde = coef / N (exact)", "bias"),
+        ("variance 1/N coefficient", fc.variance_first, "4 Var[alpha (g - abar c_d)]", "v1"),
+        ("variance 1/N^2 coefficient", fc.variance_second, "2 Var h2 - 4 Cov(D, E)", "v2"),
+        ("variance 1/N^3 coefficient", fc.variance_third, "Var E - 2 Var h2", "v3"),
     ]:
-        add(sec, name, None, value, f"{what}; float64 (pair average by quadrature); {DERIV_FINITE_N}", law_norm)
+        how = "float64 closed form" if key == "bias" else "float64, pair average by quadrature"
+        src = f"{what}; {how}; {DERIV_FINITE_N}"
+        if abs(value) <= errors[key]:
+            add(sec, name, None, None, src, law_norm,
+                note=f"not printed: indistinguishable from 0 within its error bound {errors[key]:.1e} (float64; "
+                     f"the two pair-average quadratures of theory.pair_average differ by {pair_gap:.1e} at d = {d})")
+        else:
+            add(sec, name, None, value, src, law_norm, digits=digits[key])
     return Derivation(act.name, target_law.name, d, M, dps, tilt, act.degree, sm.abar, law_norm, tuple(E))

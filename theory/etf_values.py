@@ -6,7 +6,8 @@ eigenvalue on 1 is lambda = kappa(1) + (M-1) kappa(rho0). In regime I b = abar c
   1^T K^-1 1 = M / lambda,   beta*_j = abar c_d / lambda,   Ltilde* = abar^2 c_d (1 - c_d M / lambda),
   relative loss Ltilde* / C_target = 1 - c_d M / lambda   (independent of abar).
 
-References: MODEL.md section 5 (1^T K^-1 1); the rest derived here (docs/derivations.md, "ETF values").
+References: docs/model.md §5 'The ETF question'; the formulas are derived in docs/derivations.md §7
+'ETF values'.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ class ETFValues:
     relative_loss_exact: sp.Expr
     beta_star_exact: sp.Expr | None
     ltilde_star_exact: sp.Expr | None
-    source: str = "MODEL.md section 5 (1^T K^-1 1); derived here (docs/derivations.md, 'ETF values')"
+    source: str = "docs/model.md §5 'The ETF question'; derived in docs/derivations.md §7 'ETF values'"
 
 
 def _mp(expr: sp.Expr, dps: int):
@@ -70,10 +71,13 @@ def _mp(expr: sp.Expr, dps: int):
         return mpmath.mpf(sp.N(expr, dps + 15))
 
 
-def etf_values(activation, M: int, d: int, dps: int = 30, law=None) -> ETFValues:
+def etf_values(activation, M: int, d: int, dps: int = 30, law=None, *, scaling=None) -> ETFValues:
     """1^T K^-1 1, beta*, Ltilde*, C_target and Ltilde*/C_target at the simplex ETF (regime I), exact and at dps.
 
-    References: MODEL.md section 5; derived here.
+    The abar-dependent values (beta*, C_target, Ltilde*) are at the law's own abar; ``scaling`` may pass the
+    law's ``scaling_moments(d, degree)`` already computed (then its precision bounds theirs).
+
+    References: docs/model.md §5 'The ETF question'; derived in docs/derivations.md §7 'ETF values'.
     """
     act = as_activation(activation)
     check_neurons_dim(M, d)
@@ -90,7 +94,9 @@ def etf_values(activation, M: int, d: int, dps: int = 30, law=None) -> ETFValues
     ones = sp.simplify(M / lam)
     c_d = sphere_average_expr(act, sp.Integer(d))
     rel = sp.simplify(1 - c_d * ones)
-    sm = target_law.scaling_moments(d, act.degree, dps=dps + 10)
+    sm = target_law.scaling_moments(d, act.degree, dps=dps + 10) if scaling is None else scaling
+    if (sm.dim, sm.degree, sm.law) != (d, act.degree, target_law.name):
+        raise InputError("scaling", "scaling moments of another law, d or degree", got=(sm.law, sm.dim, sm.degree))
     abar_exact = sm.exact[0]
     with mpmath.workdps(dps + 10):
         abar = sm.abar
@@ -130,7 +136,8 @@ class TiltedValue:
     value: mpmath.mpf
     constant: mpmath.mpf
     dps: int
-    source: str = "derived here (docs/derivations.md, 'tilted ETF family'); MODEL.md section 3 (II)"
+    source: str = ("derived in docs/derivations.md §7 'ETF values' (tilted family); "
+                   "docs/model.md §4 'The mean-field objective' (II)")
 
 
 def tilted_frame(M: int, d: int, angle: float) -> np.ndarray:

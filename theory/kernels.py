@@ -28,7 +28,7 @@ def arccos_kernel(n: int) -> sp.Expr:
     """k_n(rho) = J_n(arccos rho) / (2 pi), derived symbolically from the J_n recursion.
 
     References: Cho & Saul, "Kernel methods for deep learning", NIPS 2009, eq. (7);
-    docs/model.md, 'Dual kernel'; docs/derivations.md, '2. Dual kernels'.
+    docs/model.md §3 'Dual kernel'; docs/derivations.md §2 'Dual kernels'.
 
     Examples
     --------
@@ -184,7 +184,7 @@ def dual_kernel(act: Activation, order: int = SERIES_ORDER) -> DualKernel:
 def kernel_series(act, order: int) -> sp.Expr:
     """sum_{k<=order} mu_k^2 rho^k, the power series of kappa (exact coefficients).
 
-    References: docs/model.md, 'Dual kernel' (Hermite expansion of the dual kernel).
+    References: docs/model.md §3 'Dual kernel' (Hermite expansion of the dual kernel).
 
     Examples
     --------

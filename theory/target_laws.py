@@ -16,30 +16,33 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from fractions import Fraction
 from functools import lru_cache
 
 import mpmath
 import numpy as np
 import sympy as sp
 
+from theory.activations import check_spec_length, parse_number
 from theory.errors import InputError
 
 LAW_NAMES = ("gaussian", "gaussian(s)", "rademacher", "uniform", "moments(m4=..., m6=..., ...)")
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$|^[+-]?\d+/\d+$")
+
+# ---- limits on --law text (MAX_SPEC_CHARS, MAX_NUMBER_DIGITS, MAX_EXPONENT: see theory.activations) ----
+# Largest scale s of gaussian(s): the float64 quantities scale like E alpha^4 = E||w||^12 ~ s^12 <= 1e72 (degree 3),
+# far below the overflow at 1.8e308 (gaussian(1e308) overflowed).
+MAX_SCALE = 10**6
+# Smallest scale s: the same quantities stay >= s^12 = 1e-72, far above the float64 underflow at 2e-308.
+MIN_SCALE = sp.Rational(1, 10**6)
+# Largest |m_k| in moments(...): covers the Gaussian m16 = 15!! ~ 2e6 with a wide margin, and keeps the Hankel
+# matrix of the atom computation (40 digits) and the float64 sampling of the atoms finite.
+MAX_MOMENT = 10**12
+# Highest moment order m_k (k even): the discrete law then has at most 9 atoms.
+MAX_MOMENT_ORDER = 16
 
 
-def _exact_number(text: str, argument: str) -> sp.Rational:
-    """A decimal or a fraction a/b as an exact rational (whitelist: regular expression, no eval)."""
-    body = text.strip()
-    if not _NUMBER.match(body):
-        raise InputError(argument, "expected a number such as 1.5 or 3/2", got=text)
-    if "/" in body:
-        num, den = body.split("/")
-        if int(den) == 0:
-            raise InputError(argument, "division by zero", got=text)
-        return sp.Rational(int(num), int(den))
-    return sp.Rational(Fraction(body))
+def _exact_number(text: str, argument: str, what: str = "a number", bound=MAX_MOMENT) -> sp.Rational:
+    """A decimal or a fraction a/b as an exact rational (``theory.activations.parse_number``: no eval, limits)."""
+    return parse_number(text, argument, what=what, bound=bound)
 
 
 @dataclass(frozen=True)
@@ -315,7 +318,7 @@ def _moment_atoms(moments: tuple) -> tuple[np.ndarray, np.ndarray]:
     raise InputError("law", "the moments are not those of a probability law (Hankel matrix not positive)", got=moments)
 
 
-_MOMENT_KEY = re.compile(r"^m(\d+)$")
+_MOMENT_KEY = re.compile(r"^m([0-9]+)$", re.ASCII)
 
 
 def get_law(spec) -> TargetLaw:
@@ -338,13 +341,16 @@ def get_law(spec) -> TargetLaw:
         spec = "gaussian"
     if not isinstance(spec, str):
         raise InputError("law", f"expected a name; valid: {', '.join(LAW_NAMES)}", got=spec)
+    check_spec_length(spec, "law")
     key = spec.strip().lower().replace(" ", "")
     if key in ("gaussian", "normal"):
         return TargetLaw("gaussian", "gaussian")
     if key.startswith("gaussian(") and key.endswith(")"):
-        s = _exact_number(key[len("gaussian("):-1], "law")
+        s = _exact_number(key[len("gaussian("):-1], "law", "the scale s of gaussian(s)", MAX_SCALE)
         if s <= 0:
             raise InputError("law", "gaussian(s) needs s > 0 (entries N(0, s^2/d))", got=spec)
+        if s < MIN_SCALE:
+            raise InputError("law", f"gaussian(s) needs s >= {float(MIN_SCALE):g}", got=spec)
         return TargetLaw(f"gaussian({s})", "gaussian", scale=s)
     if key == "rademacher":
         return TargetLaw("rademacher", "rademacher")
@@ -358,9 +364,13 @@ def get_law(spec) -> TargetLaw:
                 raise InputError("law", "moments(...) takes items m4=..., m6=...", got=spec)
             name, value = item.split("=", 1)
             match = _MOMENT_KEY.match(name)
-            if not match or int(match.group(1)) % 2 or int(match.group(1)) < 2 or int(match.group(1)) > 16:
-                raise InputError("law", "moment names are m2, m4, ..., m16 (the law is symmetric)", got=name)
-            given[int(match.group(1))] = _exact_number(value, "law")
+            order = int(match.group(1)) if match and len(match.group(1)) <= 2 else -1
+            if order % 2 or order < 2 or order > MAX_MOMENT_ORDER:
+                raise InputError("law", f"moment names are m2, m4, ..., m{MAX_MOMENT_ORDER} (the law is symmetric)",
+                                 got=name)
+            if order in given:
+                raise InputError("law", f"moment m{order} is given twice", got=spec)
+            given[order] = _exact_number(value, "law", f"moment m{order}", MAX_MOMENT)
         given.setdefault(2, sp.Integer(1))
         if 4 not in given:
             raise InputError("law", "moments(...) needs at least m4", got=spec)

@@ -7,16 +7,55 @@
 
 Exit status: 0 success (reproduce: every number matches), 1 reproduce found a mismatch or a re-run
 failed, 2 bad input (one line on stderr).
+
+``reproduce`` and every ``store`` action read the store only (``ResultStore(..., readonly=True)``): they
+never create, migrate or write it, and refuse a file that is not a twolayer store.  ``store report``
+writes its report files under --out; ``store export`` writes --out only, atomically, and refuses an
+existing file unless --force is given.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from theory.cli_args import add_json_flag, print_json
 from theory.errors import InputError
+
+# `store cells --limit`: at most this many rows in one listing.
+MAX_LIST_LIMIT = 100_000
+# Longest --kind accepted (kinds are short names such as 'etf-q').
+MAX_KIND_CHARS = 100
+# Longest report-file path for `reproduce` (Linux PATH_MAX) and longest component (NAME_MAX), in bytes.
+MAX_PATH_BYTES, MAX_NAME_BYTES = 4096, 255
+# Export formats by file suffix; --format may name a file with another suffix, except one of these,
+# which say the file holds something else.
+EXPORT_SUFFIXES = {".json": "json", ".parquet": "parquet"}
+OTHER_FORMAT_SUFFIXES = frozenset({".csv", ".tsv", ".txt", ".xlsx", ".xls", ".sqlite", ".sqlite3", ".db", ".html",
+                                   ".htm", ".md", ".tex", ".pdf", ".png", ".yaml", ".yml", ".toml", ".xml", ".gz",
+                                   ".zip", ".feather", ".arrow", ".pkl", ".npy", ".npz", ".h5", ".hdf5"})
+# Where `reproduce` names the cell, run or report of TARGET, the argument is TARGET.
+_TARGET_ARGUMENTS = frozenset({"cell", "run", "report"})
+
+# `reproduce --max-cells`: at most this many.
+MAX_REPRODUCE_CELLS = 1_000_000
+
+
+def _bounded_int(lo: int, hi: int):
+    """An argparse ``type``: an integer in lo..hi, refused in one short line (the value echoed cut short)."""
+
+    def parse(text: str) -> int:
+        body = text.strip()
+        digits = body[1:] if body[:1] in "+-" else body
+        if not digits.isdigit() or not digits.isascii() or len(digits) > 9 or not lo <= int(body) <= hi:
+            raise argparse.ArgumentTypeError(f"expected an integer from {lo} to {hi} (got {_shown(text)!r})")
+        return int(body)
+
+    parse.__name__ = "integer"
+    return parse
+
 
 def _add_store(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", metavar="PATH", default=None,
@@ -42,7 +81,16 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
               f"{cell.seconds:.2f} s, recorded {cell.recorded_seconds:.2f} s)"
               + (f"\n    {cell.message}" if cell.message else ""))
 
-    res = reproduce(args.target, store=args.store, max_cells=args.max_cells, on_cell=show)
+    _check_target(args.target, args.store)
+    try:
+        res = reproduce(args.target, store=args.store, max_cells=args.max_cells, on_cell=show)
+    except InputError as err:
+        if err.argument not in _TARGET_ARGUMENTS:
+            raise
+        raise InputError("target", err.message, got=None if err.got is None else _shown_path(err.got)) from None
+    except RecursionError:  # a report file's JSON nested too deeply to parse
+        raise InputError("target", "not a twolayer report (its JSON is nested too deeply to read)",
+                         got=_shown(args.target)) from None
     n = len(res.cells)
     n_match = sum(c.status is Status.MATCH for c in res.cells)
     git_then = res.recorded_git or {}
@@ -66,11 +114,63 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 0 if res.status is Status.MATCH else 1
 
 
+def _shown(text: object) -> str:
+    from numerics.evidence.store import shown
+
+    return shown(text)
+
+
+def _shown_path(text: object) -> str:
+    from numerics.evidence.store import shown_path
+
+    return shown_path(text)
+
+
+def _looks_like_file(text: str) -> bool:
+    """As ``reproduce`` tells a report file from an id."""
+    return Path(text).suffix.lower() in (".html", ".htm", ".json", ".md", ".tex", ".txt") or "/" in text
+
+
+def _check_target(target: object, store: str | None) -> None:
+    """Refuse, before anything is opened or run, a TARGET that cannot be an id or a report file: control
+    characters, a path longer than the system allows, an id longer than MAX_ID_CHARS or not of letters,
+    digits and '-'.  (A missing store is reported first, as `reproduce` itself would.)"""
+    from numerics.evidence.store import MAX_ID_CHARS, MIN_ID_CHARS, ResultStore
+
+    if not isinstance(target, str) or not target.strip():
+        raise InputError("target", "expected a cell id, run id (r...), report id (rep-...) or report file")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        raise InputError("target", "contains control characters", got=_shown(target))
+    if _looks_like_file(target):
+        raw = os.fsencode(target)
+        if len(raw) > MAX_PATH_BYTES or any(len(part) > MAX_NAME_BYTES for part in raw.split(b"/")):
+            raise InputError("target", f"report file path too long (at most {MAX_PATH_BYTES} bytes, "
+                             f"{MAX_NAME_BYTES} per name)", got=_shown_path(target))
+        return
+    ResultStore(store, readonly=True).close()  # "no result store" / "not a twolayer result store" first
+    body = target.strip()
+    if (not MIN_ID_CHARS <= len(body) <= MAX_ID_CHARS
+            or not all(ch.isascii() and (ch.isalnum() or ch == "-") for ch in body)
+            or (body.startswith("rep-") and not all(ch in "0123456789abcdef" for ch in body[4:]))):
+        raise InputError("target", f"expected a cell id (hex), run id (r...) or report id (rep-<hex>), or a unique "
+                         f"prefix of one: {MIN_ID_CHARS} to {MAX_ID_CHARS} letters, digits or '-'; or a report file",
+                         got=_shown(target))
+
+
 # -- store ------------------------------------------------------------------------------------------------
 def _open_store(args):
+    """The store of --store, read-only (every `store` action is a read)."""
     from numerics.evidence.store import ResultStore
 
-    return ResultStore(args.store, create=False)
+    return ResultStore(args.store, readonly=True)
+
+
+def _check_kind(kind: str | None) -> None:
+    if kind is None:
+        return
+    if not kind.strip() or len(kind) > MAX_KIND_CHARS or any(ord(ch) < 32 for ch in kind):
+        raise InputError("kind", f"expected a cell kind name (1 to {MAX_KIND_CHARS} printable characters)",
+                         got=_shown(kind))
 
 
 def _cmd_store_runs(args: argparse.Namespace) -> int:
@@ -91,15 +191,12 @@ def _cmd_store_runs(args: argparse.Namespace) -> int:
 def _cmd_store_cells(args: argparse.Namespace) -> int:
     from numerics.evidence.provenance import canonical_json
 
-    if args.limit is not None and args.limit < 1:
-        raise InputError("limit", "expected an integer >= 1", got=args.limit)
+    if args.limit is not None and not 1 <= args.limit <= MAX_LIST_LIMIT:
+        raise InputError("limit", f"expected an integer from 1 to {MAX_LIST_LIMIT}", got=_shown(args.limit))
+    _check_kind(args.kind)
     with _open_store(args) as st:
-        run_id = st.get_run(args.run).run_id if args.run else None
-        rows = []
-        for c in st.iter_cells(run_id=run_id, kind=args.kind):
-            if args.limit and len(rows) >= args.limit:
-                break
-            rows.append(c)
+        run_id = st.get_run(args.run).run_id if args.run is not None else None
+        rows = list(st.iter_cells(run_id=run_id, kind=args.kind, limit=args.limit))
         if args.json:
             print_json({"store": str(st.path), "cells": [{"cell_id": c.cell_id, "kind": c.kind, "params": c.params,
                                                            "verdict": c.result.get("verdict"), "seconds": c.seconds}
@@ -112,23 +209,61 @@ def _cmd_store_cells(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_format(out: Path, fmt: str | None) -> str:
+    """The export format: --format, or the suffix of --out (.json, .parquet); they must agree."""
+    suffix = out.suffix.lower()
+    implied = EXPORT_SUFFIXES.get(suffix)
+    if fmt is not None:
+        if implied is not None and implied != fmt:
+            raise InputError("format", f"--format {fmt} contradicts the {suffix} suffix of --out", got=fmt)
+        if implied is None and suffix in OTHER_FORMAT_SUFFIXES:
+            raise InputError("format", f"--format {fmt} contradicts the {suffix} suffix of --out (name the file "
+                             f".{fmt})", got=fmt)
+        return fmt
+    if implied is None:
+        what = f"the suffix {suffix!r}" if suffix else "a name without a suffix"
+        raise InputError("out", f"cannot tell the export format from {what}; name the --out file .json or "
+                         ".parquet, or pass --format json|parquet", got=_shown_path(out))
+    return implied
+
+
 def _cmd_store_export(args: argparse.Namespace) -> int:
     from numerics.evidence.provenance import collect_provenance
 
+    if not args.out or not args.out.strip() or "\x00" in args.out:
+        raise InputError("out", "expected a file name", got=_shown_path(args.out))
     out = Path(args.out)
-    if out.is_dir():
-        raise InputError("out", "expected a file name, not a directory", got=args.out)
-    fmt = args.format or ("parquet" if out.suffix == ".parquet" else "json")
+    raw = os.fsencode(args.out)
+    if len(raw) > MAX_PATH_BYTES or any(len(part) > MAX_NAME_BYTES for part in raw.split(b"/")):
+        raise InputError("out", "path too long", got=_shown_path(args.out))
+    try:
+        if out.is_dir():
+            raise InputError("out", "expected a file name, not a directory", got=_shown_path(args.out))
+        exists = os.path.lexists(out)
+    except OSError as err:
+        raise InputError("out", f"cannot use this path ({err.strerror})", got=_shown_path(args.out)) from None
+    if exists and not args.force:
+        raise InputError("out", "the --out file exists already; nothing was written (pass --force to replace it)",
+                         got=_shown_path(args.out))
+    fmt = _export_format(out, args.format)
+    _check_kind(args.kind)
     with _open_store(args) as st:
-        run_id = st.get_run(args.run).run_id if args.run else None
+        if exists:
+            try:
+                same = os.path.samefile(out, st.path)
+            except OSError:
+                same = False
+            if same:
+                raise InputError("out", "is the result store itself; refusing to replace it", got=_shown_path(args.out))
+        run_id = st.get_run(args.run).run_id if args.run is not None else None
+        n = len(st.export_rows(run_id=run_id, kind=args.kind))
         prov = collect_provenance()
         path = (st.export_parquet if fmt == "parquet" else st.export_json)(out, run_id=run_id, kind=args.kind,
-                                                                           provenance=prov)
-        n = len(st.export_rows(run_id=run_id, kind=args.kind))
+                                                                           provenance=prov, overwrite=args.force)
     if args.json:
-        print_json({"path": str(path), "cells": n, "format": fmt})
+        print_json({"path": str(path), "cells": n, "format": fmt, "replaced": exists})
     else:
-        print(f"wrote {n} cells to {path} ({fmt})")
+        print(f"wrote {n} cells to {path} ({fmt}{'; replaced the file that was there' if exists else ''})")
     return 0
 
 
@@ -140,15 +275,25 @@ def _cmd_store_report(args: argparse.Namespace) -> int:
     with _open_store(args) as st:
         outcome = outcome_from_store(st, args.run)
         if not outcome.records:
-            raise InputError("run", "this run has no stored cells", got=args.run)
+            raise InputError("run", "this run has no stored cells", got=_shown(args.run))
         title = args.title or f"Sweep {outcome.kind}, run {outcome.run_id}"
         folder = new_run_folder(check_output_root(args.out), outcome.run_id)
+        # The store is read-only here: the report is not recorded in it (write_sweep_reports' add_report
+        # returns False).  It may be there already, from the sweep that wrote the same report.
         bundle = write_sweep_reports(outcome, folder, title=title, store=st)
+        try:
+            in_store = st.get_report(bundle.report_id)["report_id"] == bundle.report_id
+        except InputError:
+            in_store = False
     if args.json:
         print_json({"report_id": bundle.report_id, "run_id": outcome.run_id, "cells": len(outcome.records),
-                    "report_dir": str(folder), "files": {k: str(v) for k, v in bundle.paths.items()}})
+                    "report_dir": str(folder), "files": {k: str(v) for k, v in bundle.paths.items()},
+                    "report_in_store": in_store})
     else:
         print(f"report {bundle.report_id} ({len(outcome.records)} cells of run {outcome.run_id}): {bundle.paths['html']}")
+        if not in_store:
+            print(f"(not recorded in the store, which `store report` only reads; reproduce it from its file: "
+                  f"twolayer reproduce {bundle.paths['json']})")
     return 0
 
 
@@ -176,7 +321,8 @@ def register(subparsers) -> None:
                                           "recorded precision. Exit 0 all match, 1 mismatch, 2 bad input.")
     p.add_argument("target", help="cell id, run id, report id or report file")
     _add_store(p)
-    p.add_argument("--max-cells", type=int, default=None, metavar="N", help="re-run only the first N cells")
+    p.add_argument("--max-cells", type=_bounded_int(1, MAX_REPRODUCE_CELLS), default=None, metavar="N",
+                   help="re-run only the first N cells")
     p.set_defaults(handler=_cmd_reproduce)
 
     s = subparsers.add_parser("store", help="inspect, check and export the result store")
@@ -188,12 +334,16 @@ def register(subparsers) -> None:
     _add_store(q)
     q.add_argument("--run", default=None, help="only this run's cells")
     q.add_argument("--kind", default=None, help="only cells of this kind")
-    q.add_argument("--limit", type=int, default=None, help="at most this many")
+    q.add_argument("--limit", type=_bounded_int(1, MAX_LIST_LIMIT), default=None, metavar="N",
+                   help=f"at most this many (1 to {MAX_LIST_LIMIT})")
     q.set_defaults(handler=_cmd_store_cells)
     q = ss.add_parser("export", help="export cells to JSON or Parquet (with provenance and content hash)")
     _add_store(q)
-    q.add_argument("--out", required=True, metavar="FILE", help="output file (.json or .parquet)")
-    q.add_argument("--format", choices=("json", "parquet"), default=None, help="default: from the file suffix")
+    q.add_argument("--out", required=True, metavar="FILE",
+                   help="output file (.json or .parquet); written atomically; an existing file needs --force")
+    q.add_argument("--format", choices=("json", "parquet"), default=None,
+                   help="default: from the file suffix (which must agree with it)")
+    q.add_argument("--force", action="store_true", help="replace an existing --out file")
     q.add_argument("--run", default=None, help="only this run's cells")
     q.add_argument("--kind", default=None, help="only cells of this kind")
     q.set_defaults(handler=_cmd_store_export)

@@ -56,13 +56,16 @@ def loopback_cluster(base: Path, n_workers: int, *, timeout_s: float = 60.0) -> 
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=base, env=env, start_new_session=True)
         procs.append(sched)
         deadline = time.monotonic() + timeout_s
-        while not sched_file.exists():
+        address = None
+        while address is None:  # the file may exist before the scheduler has finished writing it
             if sched.poll() is not None:
                 raise RuntimeError("dask scheduler exited before writing its address")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"dask scheduler did not start within {timeout_s} s")
-            time.sleep(0.1)
-        address = json.loads(sched_file.read_text())["address"]
+            try:
+                address = json.loads(sched_file.read_text())["address"]
+            except (FileNotFoundError, json.JSONDecodeError, KeyError):
+                time.sleep(0.1)
         procs.append(subprocess.Popen(
             [dask_executable(), "worker", address, "--nworkers", str(n_workers), "--nthreads", "1", "--no-dashboard",
              "--local-directory", str(base / f"w{n_workers}"), "--death-timeout", "60"],

@@ -54,6 +54,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from theory import limits
 from theory.errors import InputError
 from numerics.evidence.progress import ProgressBar
 from numerics.evidence.provenance import canonical_json, collect_provenance, content_hash, to_jsonable, utc_now
@@ -78,8 +79,13 @@ __all__ = [
 SERIAL_MAX_PENDING = 8
 # Packages from which ``reproduce`` may import a recorded cell function (whitelist).
 TOOLKIT_PACKAGES = ("theory", "numerics", "conjecture")
-# Seconds to wait when connecting to a Dask scheduler (module attribute, so tests and callers can lower it).
-CONNECT_TIMEOUT_S = 30
+# Seconds to wait for a Dask scheduler given by address to answer (``--connect-timeout``, bounded
+# MIN..MAX_CONNECT_TIMEOUT_S; theory.limits).  A module attribute, read at call time, so callers can change it.
+CONNECT_TIMEOUT_S = limits.DEFAULT_CONNECT_TIMEOUT_S
+# Seconds for this process's client to reach the LocalCluster it has just started (not a user's scheduler).
+LOCAL_CONNECT_TIMEOUT_S = 30
+# Longest scheduler address accepted (a host name is at most 253 characters, plus scheme and port).
+MAX_SCHEDULER_CHARS = 300
 
 _REGISTRY: dict[str, Callable[[dict, int], dict]] = {}
 
@@ -227,20 +233,41 @@ def _new_run_id() -> str:
 def _check_scheduler(scheduler: Any) -> str | None:
     if scheduler is None:
         return None
+    expected = "expected a Dask scheduler address such as tcp://127.0.0.1:8786"
     if not isinstance(scheduler, str) or not scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
-        raise InputError("scheduler", "expected a Dask scheduler address such as tcp://127.0.0.1:8786", got=scheduler)
+        raise InputError("scheduler", expected, got=limits.shown(scheduler))
     rest = scheduler.split("://", 1)[1]
-    if not rest or any(ch.isspace() for ch in rest):
-        raise InputError("scheduler", "expected a Dask scheduler address such as tcp://127.0.0.1:8786", got=scheduler)
+    if not rest or len(scheduler) > MAX_SCHEDULER_CHARS or any(ch.isspace() or not ch.isprintable() for ch in rest):
+        raise InputError("scheduler", expected + f" (at most {MAX_SCHEDULER_CHARS} characters)",
+                         got=limits.shown(scheduler))
     return scheduler
 
 
-def _check_workers(n_workers: Any) -> int | None:
+def _check_workers(n_workers: Any, scheduler: str | None = None) -> int | None:
+    """None, or an integer from 0 (serial, in-process) to the machine's cores (``os.cpu_count()``): a
+    LocalCluster of more single-threaded processes than cores only competes for them (``--workers 1024``
+    started 124 processes in 40 s).  With a scheduler the value is ignored; it is then bounded by
+    MAX_WORKERS_ANY only."""
     if n_workers is None:
         return None
-    if isinstance(n_workers, bool) or not isinstance(n_workers, (int, np.integer)) or not 0 <= int(n_workers) <= 1024:
-        raise InputError("workers", "expected an integer from 0 (serial, in-process) to 1024", got=n_workers)
+    hi = limits.MAX_WORKERS_ANY if scheduler is not None else limits.machine_cores()
+    if isinstance(n_workers, bool) or not isinstance(n_workers, (int, np.integer)) or int(n_workers) < 0:
+        raise InputError("workers", f"expected an integer from 0 (serial, in-process) to {hi}",
+                         got=limits.shown(n_workers))
+    if int(n_workers) > hi:
+        if scheduler is not None:
+            raise InputError("workers", f"expected an integer from 0 to {hi}", got=int(n_workers))
+        raise InputError("workers", f"at most {hi} local workers, this machine's cores (os.cpu_count()); for more, "
+                                    f"start a Dask cluster and pass --scheduler", got=int(n_workers))
     return int(n_workers)
+
+
+def _check_connect_timeout(seconds: Any) -> float:
+    """None (the module's CONNECT_TIMEOUT_S, read now) or seconds in MIN..MAX_CONNECT_TIMEOUT_S."""
+    if seconds is None:
+        seconds = CONNECT_TIMEOUT_S
+    return limits.check_finite_seconds(seconds, "connect-timeout", limits.MIN_CONNECT_TIMEOUT_S,
+                                       limits.MAX_CONNECT_TIMEOUT_S)
 
 
 def _plan(scheduler: str | None, n_workers: int | None, n_pending: int) -> tuple[str, int]:
@@ -285,20 +312,24 @@ def _environment_differences(here: dict, workers: dict) -> list[str]:
 
 
 def _run_dask(fn, todo, on_done, *, mode: str, scheduler: str | None, n_workers: int,
-              on_workers=None) -> str:
+              on_workers=None, connect_timeout: float | None = None) -> str:
     from distributed import Client, LocalCluster, as_completed
 
     cluster = None
     if mode == "local":
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                                silence_logs=logging.ERROR)
-        client = Client(cluster, timeout=CONNECT_TIMEOUT_S)
+        client = Client(cluster, timeout=LOCAL_CONNECT_TIMEOUT_S)
         where = f"LocalCluster({n_workers} workers)"
     else:
+        timeout = _check_connect_timeout(connect_timeout)
         try:
-            client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+            client = Client(scheduler, timeout=timeout)
         except (OSError, TimeoutError, ValueError) as err:
-            raise InputError("scheduler", f"cannot connect to the Dask scheduler ({err})", got=scheduler) from None
+            detail = "" if "timed out" in str(err).lower() else f" ({limits.shown(err, 120)})"
+            raise InputError("scheduler", f"no Dask scheduler answered at {limits.shown(scheduler)} within "
+                                          f"{timeout:g} s{detail}; is it running? --connect-timeout sets the "
+                                          f"wait") from None
         where = f"dask {scheduler}"
     try:
         if on_workers is not None:
@@ -327,18 +358,21 @@ def _run_dask(fn, todo, on_done, *, mode: str, scheduler: str | None, n_workers:
 
 def run_sweep(cell_fn: Callable[[dict, int], dict], cells: Sequence[dict], *, kind: str, store, seed: int,
               scheduler: str | None = None, n_workers: int | None = None, quiet: bool = False,
-              argv: list[str] | None = None) -> SweepOutcome:
+              argv: list[str] | None = None, connect_timeout: float | None = None) -> SweepOutcome:
     """Run ``cell_fn`` on every cell not yet in ``store``; store each result as it arrives.
 
     See the module docstring for seeds, ids, resumption and where cells run.  A cell that raises stops
     the sweep (the run is marked 'failed' with the error, finished cells stay stored) and the error
-    propagates; KeyboardInterrupt marks the run 'interrupted'.
+    propagates; KeyboardInterrupt marks the run 'interrupted'.  ``n_workers`` is at most the machine's
+    cores unless a ``scheduler`` is given; ``connect_timeout`` is how many seconds (1..600) to wait for
+    that scheduler to answer (None: the module's CONNECT_TIMEOUT_S, 5 s).
     """
     register_cell_kind(kind, cell_fn)
     function = _function_path(cell_fn)
     sweep_seed = _check_seed(seed)
     scheduler = _check_scheduler(scheduler)
-    n_workers = _check_workers(n_workers)
+    n_workers = _check_workers(n_workers, scheduler)
+    connect_timeout = _check_connect_timeout(connect_timeout)
     if isinstance(cells, (str, bytes, dict)) or not hasattr(cells, "__iter__"):
         raise InputError("cells", "expected a list of parameter dicts", got=type(cells).__name__)
 
@@ -391,7 +425,7 @@ def run_sweep(cell_fn: Callable[[dict, int], dict], cells: Sequence[dict], *, ki
                     _run_serial(cell_fn, pending, on_done)
                 else:
                     _run_dask(cell_fn, pending, on_done, mode=mode, scheduler=scheduler, n_workers=k,
-                              on_workers=on_workers)
+                              on_workers=on_workers, connect_timeout=connect_timeout)
         except KeyboardInterrupt:
             status, error = "interrupted", "KeyboardInterrupt"
             raise
@@ -437,8 +471,24 @@ def outcome_from_store(store, run_id: str) -> SweepOutcome:
 
 
 
+def _int_option(lo: int, hi: int):
+    """An argparse ``type`` for an integer option in [lo, hi] whose error never echoes a huge value."""
+    import argparse
+
+    def parse(text: str) -> int:
+        s = str(text).strip()
+        digits = s[1:] if s[:1] in "+-" else s
+        if not digits.isdigit() or len(digits) > len(str(hi)) or not lo <= int(s) <= hi:
+            raise argparse.ArgumentTypeError(f"expected an integer from {lo} to {hi} (got {limits.shown(text)!r})")
+        return int(s)
+
+    parse.__name__ = "integer"
+    return parse
+
+
 def add_sweep_arguments(parser, *, default_seed: int = 0) -> None:
-    """Add the common sweep options to an argparse (sub)parser: --store, --seed, --scheduler, --workers, --quiet.
+    """Add the common sweep options to an argparse (sub)parser: --store, --seed, --scheduler,
+    --connect-timeout, --workers, --quiet.
 
     Use ``run_sweep(fn, cells, kind=..., **sweep_kwargs(args))`` in the handler.
 
@@ -448,23 +498,32 @@ def add_sweep_arguments(parser, *, default_seed: int = 0) -> None:
     >>> p = argparse.ArgumentParser()
     >>> add_sweep_arguments(p)
     >>> kw = sweep_kwargs(p.parse_args(["--workers", "0", "--seed", "3"]))
-    >>> kw["seed"], kw["n_workers"], kw["scheduler"], kw["quiet"]
-    (3, 0, None, False)
+    >>> kw["seed"], kw["n_workers"], kw["scheduler"], kw["quiet"], kw["connect_timeout"]
+    (3, 0, None, False, 5.0)
     """
     parser.add_argument("--store", metavar="PATH", default=None,
                         help="result store: SQLite file or project directory (default $TWOLAYER_STORE or ./twolayer-results)")
-    parser.add_argument("--seed", type=int, default=default_seed, help=f"sweep seed (default {default_seed})")
+    parser.add_argument("--seed", type=_int_option(0, 2**63 - 1), default=default_seed,
+                        help=f"sweep seed, 0..2^63-1 (default {default_seed})")
     parser.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
                         help="send the cells to this existing Dask cluster")
-    parser.add_argument("--workers", type=int, default=None, metavar="K",
-                        help="0: serial in-process; K >= 1: LocalCluster with K workers (default: serial for "
+    parser.add_argument("--connect-timeout", default=None, metavar="SECONDS",
+                        help=f"seconds to wait for --scheduler to answer, {limits.MIN_CONNECT_TIMEOUT_S}.."
+                             f"{limits.MAX_CONNECT_TIMEOUT_S} (default {CONNECT_TIMEOUT_S})")
+    parser.add_argument("--workers", type=_int_option(0, limits.MAX_WORKERS_ANY), default=None, metavar="K",
+                        help="0: serial in-process; K >= 1: LocalCluster with K workers, at most this machine's "
+                             f"cores (os.cpu_count()) without --scheduler (default: serial for "
                              f"<= {SERIAL_MAX_PENDING} pending cells, else one worker per core)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def sweep_kwargs(args) -> dict:
-    """run_sweep keyword arguments from options added by ``add_sweep_arguments`` (argv recorded as given)."""
+    """run_sweep keyword arguments from options added by ``add_sweep_arguments`` (argv recorded as given);
+    --scheduler, --workers and --connect-timeout are checked here, before the caller does any work."""
     import sys
 
-    return {"store": args.store, "seed": args.seed, "scheduler": args.scheduler, "n_workers": args.workers,
+    scheduler = _check_scheduler(args.scheduler)
+    return {"store": args.store, "seed": args.seed, "scheduler": scheduler,
+            "n_workers": _check_workers(args.workers, scheduler),
+            "connect_timeout": _check_connect_timeout(getattr(args, "connect_timeout", None)),
             "quiet": bool(args.quiet), "argv": ["twolayer", *sys.argv[1:]]}
