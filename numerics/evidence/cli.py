@@ -65,10 +65,13 @@ def _add_store(p: argparse.ArgumentParser) -> None:
 
 # -- reproduce ------------------------------------------------------------------------------------------
 def _cmd_reproduce(args: argparse.Namespace) -> int:
-    from numerics.evidence.reproduce import Status, reproduce
+    from numerics.evidence.reproduce import CHECK_KIND, Status, reproduce
 
     def show(cell) -> None:
         if args.json:
+            return
+        if cell.kind == CHECK_KIND:
+            print(f"report check {cell.cell_id}: {cell.status.value.upper()}" + (f": {cell.message}" if cell.message else ""))
             return
         digits = ""
         tight = cell.tightest
@@ -91,8 +94,9 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     except RecursionError:  # a report file's JSON nested too deeply to parse
         raise InputError("target", "not a twolayer report (its JSON is nested too deeply to read)",
                          got=_shown(args.target)) from None
-    n = len(res.cells)
-    n_match = sum(c.status is Status.MATCH for c in res.cells)
+    n = len(res.cell_results)
+    n_match = sum(c.status is Status.MATCH for c in res.cell_results)
+    failed_checks = res.checks  # only failed report-level checks are listed
     git_then = res.recorded_git or {}
     git_now = res.current.get("git") or {}
     if args.json:
@@ -103,10 +107,12 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
                        "min_digits_agreed": (None if c.min_digits_agreed is None else
                                              "identical" if c.min_digits_agreed == float("inf") else c.min_digits_agreed),
                        "min_digits_required": c.min_digits_required}
-                      for c in res.cells]})
+                      for c in res.cell_results],
+            "checks": [{"check": c.cell_id, "status": c.status.value, "message": c.message} for c in res.checks]})
     else:
         same = git_then.get("commit") == git_now.get("commit")
-        print(f"{res.target_kind} {res.target}: {n_match}/{n} cells reproduce to their recorded precision"
+        checks = f"; {len(failed_checks)} report-level checks failed" if failed_checks else ""
+        print(f"{res.target_kind} {res.target}: {n_match}/{n} cells reproduce to their recorded precision{checks}"
               f" -> {res.status.value.upper()}")
         print(f"recorded with git {str(git_then.get('commit'))[:12]} (dirty {git_then.get('dirty')}); "
               f"re-run with git {str(git_now.get('commit'))[:12]} (dirty {git_now.get('dirty')})"
