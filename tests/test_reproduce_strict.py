@@ -420,5 +420,7 @@ def test_json_output_names_the_failed_check(reports, tmp_path, capsys):
     rc, out, _ = _run(capsys, path, "--json")
     summary = json.loads(out)
     assert rc == 1 and summary["status"] == "mismatch"
-    checks = [c for c in summary["cells"] if c["kind"] == CHECK_KIND]
-    assert [c["cell_id"] for c in checks] == ["report_id"] and "rep-0123456789ab" in checks[0]["message"]
+    assert all(c["kind"] != CHECK_KIND for c in summary["cells"])  # cells are re-run cells only
+    checks = summary["checks"]
+    assert [c["check"] for c in checks] == ["report_id"] and "rep-0123456789ab" in checks[0]["message"]
+    assert checks[0]["status"] == "mismatch"
