@@ -150,7 +150,8 @@ def _refuse_drawing_options(args, use_mc: bool) -> None:
 
 def _draw(args, N: int, M: int, d: int, seed: int):
     """The NetworkPair drawn by law and seed: target rows from the law, the student an ETF or random."""
-    from numerics.networks import NetworkPair, simplex_etf_rows
+    from numerics.networks import NetworkPair
+    from theory.etf import simplex_etf
     from theory.activations import get_activation
     from theory.target_laws import get_law
 
@@ -164,7 +165,7 @@ def _draw(args, N: int, M: int, d: int, seed: int):
     rng = np.random.default_rng(seed)
     a, W = law.sample(N, d, rng)
     if student == "etf":
-        V = simplex_etf_rows(M, d)
+        V = simplex_etf(M, d)
     else:
         V = rng.standard_normal((M, d)) / np.sqrt(d)
         V /= np.linalg.norm(V, axis=1, keepdims=True)

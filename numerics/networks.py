@@ -411,37 +411,6 @@ def read_network_file(path: str | Path) -> NetworkPair:
         raise InputError("weights", f"{shown(p.name)}: {err.argument}: {err.message}", got=err.got) from None
 
 
-def simplex_etf_rows(M: int, d: int) -> np.ndarray:
-    """The simplex ETF of ``theory.etf.simplex_etf`` (same rows, same Helmert basis) in float64 directly.
-
-    Row j has coordinate k - 1 (k = 1..M-1) equal to sqrt(M / (M - 1)) h_k[j], with the Helmert vector
-    h_k = (1, ..., 1, -k, 0, ..., 0) / sqrt(k (k + 1)); columns M-1..d-1 are zero.  Each entry is a few
-    float operations (within 2 ulps of the sympy value), so M in the thousands costs milliseconds, where
-    the exact sympy construction grows like M^3 (a minute at M = 80).
-
-    >>> V = simplex_etf_rows(4, 5)
-    >>> bool(np.allclose(V @ V.T, (4 * np.eye(4) - 1) / 3))
-    True
-    """
-    if isinstance(M, bool) or not isinstance(M, int) or M < 1:
-        raise InputError("M", "expected an integer >= 1", got=M)
-    if isinstance(d, bool) or not isinstance(d, int) or d < 1:
-        raise InputError("d", "expected an integer >= 1", got=d)
-    if M > d + 1:
-        raise InputError("M", f"the simplex ETF needs M <= d + 1 = {d + 1}", got=M)
-    V = np.zeros((M, d))
-    if M == 1:
-        V[0, 0] = 1.0
-        return V
-    k = np.arange(1, M, dtype=float)
-    below = np.sqrt(M / ((M - 1) * k * (k + 1)))  # rows j < k
-    at = -np.sqrt(M * k / ((M - 1) * (k + 1)))    # row j == k
-    j = np.arange(M)[:, None]
-    kk = np.arange(1, M)[None, :]
-    V[:, : M - 1] = np.where(j < kk, below[None, :], np.where(j == kk, at[None, :], 0.0))
-    return V
-
-
 def write_network_file(path: str | Path, pair: NetworkPair) -> Path:
     """Write ``pair`` as JSON or NPZ (by suffix), in the format ``read_network_file`` reads."""
     p = Path(path)

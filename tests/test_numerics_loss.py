@@ -249,17 +249,16 @@ def test_decimal_enclosure_rounds_outwards():
         assert decimal_enclosure(arb(0.125)) == ("0.125", "0.125")
 
 
-def test_float_simplex_etf_matches_theory():
-    from numerics.networks import simplex_etf_rows
-    from theory.etf import simplex_etf
+def test_float_simplex_etf_matches_the_exact_frame():
+    from theory.etf import simplex_etf, simplex_etf_exact
 
     for M, d in [(1, 1), (1, 4), (2, 1), (3, 2), (4, 7), (9, 8), (13, 20)]:
-        V = simplex_etf_rows(M, d)
-        ref = simplex_etf(M, d)
+        V = simplex_etf(M, d)
+        ref = np.array(simplex_etf_exact(M, d).evalf(30).tolist(), dtype=float)  # exact sympy rows, rounded once
         assert V.shape == ref.shape == (M, d)
         assert np.max(np.abs(V - ref)) <= 4 * U
-    V = simplex_etf_rows(200, 250)
+    V = simplex_etf(200, 250)
     G = V @ V.T
     assert np.max(np.abs(G - (200 * np.eye(200) - 1) / 199)) <= 1e-13
     with pytest.raises(InputError, match="M <= d"):
-        simplex_etf_rows(5, 3)
+        simplex_etf(5, 3)

@@ -11,11 +11,11 @@ from theory.errors import InputError
 def check_neurons_dim(M: object, d: object) -> tuple[int, int]:
     """Validate M >= 1, d >= 1 and M <= d + 1 (the simplex ETF exists iff M <= d + 1)."""
     if isinstance(M, bool) or not isinstance(M, int) or M < 1:
-        raise InputError("neurons", "M must be an integer >= 1", got=M)
+        raise InputError("M", "M must be an integer >= 1", got=M)
     if isinstance(d, bool) or not isinstance(d, int) or d < 1:
-        raise InputError("dim", "d must be an integer >= 1", got=d)
+        raise InputError("d", "d must be an integer >= 1", got=d)
     if M > d + 1:
-        raise InputError("neurons", f"the simplex ETF needs M <= d + 1 = {d + 1}", got=M)
+        raise InputError("M", f"the simplex ETF needs M <= d + 1 = {d + 1}", got=M)
     return M, d
 
 
@@ -52,12 +52,28 @@ def simplex_etf_exact(M: int, d: int) -> sp.Matrix:
 
 
 def simplex_etf(M: int, d: int) -> np.ndarray:
-    """Float64 simplex ETF, shape (M, d) (see ``simplex_etf_exact``).
+    """Float64 simplex ETF, shape (M, d): the rows of ``simplex_etf_exact`` (same Helmert basis), built directly.
+
+    Row j has coordinate k - 1 (k = 1..M-1) equal to sqrt(M / (M - 1)) h_k[j], with the Helmert vector
+    h_k = (1, ..., 1, -k, 0, ..., 0) / sqrt(k (k + 1)); columns M-1..d-1 are zero.  Each entry is a few
+    float operations (within 2 ulps of the exact value), so M in the thousands costs milliseconds, where
+    the exact sympy construction grows like M^3 (a minute at M = 80).
 
     Examples
     --------
     >>> V = simplex_etf(4, 5)
-    >>> np.allclose(V @ V.T, (4 * np.eye(4) - 1) / 3)
+    >>> bool(np.allclose(V @ V.T, (4 * np.eye(4) - 1) / 3))
     True
     """
-    return np.array(simplex_etf_exact(M, d).evalf(20).tolist(), dtype=float)
+    check_neurons_dim(M, d)
+    V = np.zeros((M, d))
+    if M == 1:
+        V[0, 0] = 1.0
+        return V
+    k = np.arange(1, M, dtype=float)
+    below = np.sqrt(M / ((M - 1) * k * (k + 1)))  # rows j < k
+    at = -np.sqrt(M * k / ((M - 1) * (k + 1)))    # row j == k
+    j = np.arange(M)[:, None]
+    kk = np.arange(1, M)[None, :]
+    V[:, : M - 1] = np.where(j < kk, below[None, :], np.where(j == kk, at[None, :], 0.0))
+    return V
