@@ -22,6 +22,7 @@ SUBCOMMAND_MODULES = (
     "numerics.loss_cli",
     "numerics.verify_cli",
     "numerics.etf_sweep_cli",
+    "numerics.claims_cli",
     "conjecture.cli",
     "numerics.evidence.cli",
 )
@@ -31,6 +32,7 @@ REPORT_KIND_MODULES = (
     "numerics.etf_report",
     "numerics.rate_report",
     "conjecture.report",
+    "numerics.claims_report",
 )
 
 

@@ -182,7 +182,18 @@ def load_user_frame(path: str | Path, *, M: int | None = None, d: int | None = N
     of at most MAX_FRAME_DIM numbers.  Rows that repeat (<v_i, v_j> > 1 - DUPLICATE_ROW_TOL) are refused:
     the kernel matrix would be singular.  Antipodal rows (<v_i, v_j> = -1) are a legitimate frame and kept.
     """
-    data = limits.read_bounded_json(path, "frame")
+    return user_frame_from_rows(limits.read_bounded_json(path, "frame"), M=M, d=d)
+
+
+def user_frame_from_rows(data, *, M: int | None = None, d: int | None = None) -> np.ndarray:
+    """The checks of ``load_user_frame`` on rows already in memory (a list of lists, a numpy array, or an
+    object {"frame": rows}): the Python API's ``frame=`` argument."""
+    if isinstance(data, np.ndarray):
+        if data.dtype.kind not in "iuf":
+            raise InputError("frame", "expected a real array (int or float)", got=str(data.dtype))
+        data = data.tolist()
+    if isinstance(data, tuple):
+        data = [list(r) if isinstance(r, tuple) else r for r in data]
     if isinstance(data, dict):
         if "frame" not in data:
             raise InputError("frame", "a JSON object must have a 'frame' key holding the rows",

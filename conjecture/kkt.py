@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cvxpy as cp
 import numpy as np
 
 # Interior-point solvers stop at relative residuals ~1e-8; 1e-6 relative leaves a margin of 100 for the
@@ -30,17 +29,20 @@ class KKTReport:
     note: str
 
 
-def check_kkt(problem: cp.Problem, scale: float = 1.0, rtol: float = KKT_RTOL) -> KKTReport:
+def check_kkt(problem, scale: float = 1.0, rtol: float = KKT_RTOL) -> KKTReport:
     """KKT residuals of a solved problem (cp.Problem after .solve()).
 
     Examples
     --------
+    >>> import cvxpy as cp
     >>> x = cp.Variable(2)
     >>> prob = cp.Problem(cp.Minimize(cp.sum_squares(x - np.array([1.0, -1.0]))), [x >= 0])
     >>> _ = prob.solve(solver="CLARABEL")
     >>> check_kkt(prob).ok
     True
     """
+    import cvxpy as cp
+
     tol = rtol * max(scale, 1.0)
     if problem.status not in ("optimal", "optimal_inaccurate"):
         return KKTReport(np.inf, np.inf, np.inf, tol, False, f"solver status {problem.status}")

@@ -67,3 +67,49 @@ class SphereProduct:
     def transport(cls, x_new: np.ndarray, v: np.ndarray) -> np.ndarray:
         """Vector transport by projection onto the tangent space at x_new."""
         return cls.project(x_new, v)
+
+    @staticmethod
+    def horizontal(x: np.ndarray):
+        """v -> v minus its least-squares part along the rotation orbit {x A^T : A = -A^T} (batched).
+
+        F is invariant under x -> x Q (Q orthogonal), so its gradient is horizontal and the Hessian's curvature
+        along the orbit is an artefact of the point not being critical (O(||grad||), of either sign). The skew A
+        solves A G + G A = v^T x - x^T v with G = x^T x (eigenbasis of G: A_ab = C_ab / (l_a + l_b); pairs with
+        l_a + l_b ~ 0 move nothing and are dropped).
+        """
+        lam, U = np.linalg.eigh(np.swapaxes(x, -1, -2) @ x)
+        den = lam[..., :, None] + lam[..., None, :]
+        keep = den > 1e-12 * np.max(lam, axis=-1)[..., None, None]
+        scale = np.where(keep, 1.0 / np.where(keep, den, 1.0), 0.0)
+        xU = x @ U
+        Ut = np.swapaxes(U, -1, -2)
+
+        def proj(v: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+            xu, sc, ut = (xU, scale, Ut) if rows is None else (xU[rows], scale[rows], Ut[rows])
+            vu = v @ np.swapaxes(ut, -1, -2)  # v U
+            c = np.swapaxes(vu, -1, -2) @ xu
+            a = (c - np.swapaxes(c, -1, -2)) * sc  # U^T A U
+            return v - xu @ np.swapaxes(a, -1, -2) @ ut
+        return proj
+
+    @staticmethod
+    def principal_axes(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """U (B, d, d) orthogonal and lambda (B, d) with x^T x = U diag(lambda) U^T: the frame x U has a diagonal
+        d x d Gram, where ``horizontal_principal`` projects with two products instead of four."""
+        lam, U = np.linalg.eigh(np.swapaxes(x, -1, -2) @ x)
+        return U, lam
+
+    @staticmethod
+    def horizontal_scale(lam: np.ndarray) -> np.ndarray:
+        """1 / (lambda_a + lambda_b), 0 where the sum is ~0 (directions that rotate nothing); (B, d, d)."""
+        den = lam[..., :, None] + lam[..., None, :]
+        keep = den > 1e-12 * np.max(lam, axis=-1)[..., None, None]
+        return np.where(keep, 1.0 / np.where(keep, den, 1.0), 0.0)
+
+    @staticmethod
+    def horizontal_principal(x: np.ndarray, scale: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """``horizontal(x)(v)`` for a frame x whose Gram x^T x is diagonal, with scale = horizontal_scale(lambda):
+        A = (C - C^T) / (lambda_a + lambda_b) with C = v^T x, and v - x A^T."""
+        c = np.swapaxes(v, -1, -2) @ x
+        return v - x @ ((np.swapaxes(c, -1, -2) - c) * scale)
+

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
-import cvxpy as cp
 import mpmath
 import numpy as np
 import sympy as sp
@@ -189,6 +188,8 @@ def lp_bound(act: Activation, M: int, d: int, *, degree: int = 8, grid: int = 10
     ``override`` (fault injection for tests) maps the solver's rounded h to the h that is certified, or raises
     to simulate a solver failure; the interval check then decides, whatever the solver claimed.
     """
+    import cvxpy as cp
+
     K = max_degree(d, degree)
     kern = dual_kernel(act)
     t = np.cos(np.pi * (np.arange(grid) + 0.5) / grid)

@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-import cvxpy as cp
 import numpy as np
 
 from conjecture.solver_call import solve_status
@@ -79,6 +78,8 @@ def solve_beta_qp(K: np.ndarray, b: np.ndarray, C: float, *, nonneg: bool, solve
     if not nonneg:
         beta, status = _stationary_point(K, b)
         return _checked(K, b, C, beta, np.zeros(M), nonneg, status)
+    import cvxpy as cp
+
     beta_v = cp.Variable(M)
     Ksym = cp.psd_wrap((K + K.T) / 2)
     cons = [beta_v >= 0]

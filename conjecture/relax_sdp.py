@@ -21,9 +21,10 @@ References: Goemans & Williamson, J. ACM 42 (1995) (elliptope relaxation); docs/
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
 
-import cvxpy as cp
 import numpy as np
 
 from conjecture.kkt import KKTReport, check_kkt
@@ -52,8 +53,69 @@ def is_convex_on_grid(act: Activation, points: int = 2001) -> bool:
     return bool(np.all(np.diff(d) >= -1e-12 * np.max(np.abs(d))))
 
 
-def sdp_bound(act: Activation, M: int, negatives: int, *, solver: str = "CLARABEL") -> SDPBound:
+@dataclass
+class _SDP:
+    """The sign-pattern SDP of one shape with the kernel data as cvxpy Parameters (DPP: canonicalised once)."""
+
+    problem: cp.Problem
+    intercepts: cp.Parameter
+    slopes: cp.Parameter
+    chord_a: cp.Parameter
+    chord_c: cp.Parameter
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _build(M: int, negatives: int, n_tangents: int) -> _SDP:
+    """The relaxation for M neurons, ``negatives`` negative signs and ``n_tangents`` tangent lines; kappa enters
+    only through the tangent intercepts/slopes and the chord (Parameters), so one problem serves every activation."""
+    import cvxpy as cp
+
+    inter = cp.Parameter(n_tangents)
+    slopes = cp.Parameter(n_tangents)
+    chord_a, chord_c = cp.Parameter(), cp.Parameter()
+    k1 = 1.0
+    s = np.array([-1.0] * negatives + [1.0] * (M - negatives))
+    same = np.outer(s, s) > 0
+    U = cp.Variable((M, M), symmetric=True)
+    Y = cp.Variable((M, M), symmetric=True)
+    Z = cp.Variable((M, M), symmetric=True)  # Z = D_u K(G) D_u, PSD (Schur product)
+    cons = [U >> 0, Y >> 0, Z >> 0, cp.diag(Y) == cp.diag(U), cp.diag(Z) == k1 * cp.diag(U), cp.sum(U) == 1]
+    Smat = np.outer(s, s)
+    off = ~np.eye(M, dtype=bool)
+    pos = (same & off).astype(float)  # pairs with u_j u_l >= 0
+    neg = (~same).astype(float)       # pairs with u_j u_l <= 0
+    cons += [cp.multiply(off * Smat, U) >= 0, cp.multiply(off, Y - cp.multiply(Smat, U)) <= 0,
+             cp.multiply(off, -Y - cp.multiply(Smat, U)) <= 0]
+    chord = chord_a * U + chord_c * Y
+    for i in range(n_tangents):
+        tang = inter[i] * U + slopes[i] * Y
+        if pos.any():  # tangent below kappa: Z_jl >= u_j u_l l_i(G_jl)
+            cons.append(cp.multiply(pos, Z - tang) >= 0)
+        if neg.any():  # the inequality flips for u_j u_l <= 0
+            cons.append(cp.multiply(neg, tang - Z) >= 0)
+    if pos.any():  # chord above kappa
+        cons.append(cp.multiply(pos, chord - Z) >= 0)
+    if neg.any():
+        cons.append(cp.multiply(neg, Z - chord) >= 0)
+    prob = cp.Problem(cp.Minimize(cp.sum(Z)), cons)
+    if not prob.is_dpp():  # a parameter entered non-affinely: the cache would recanonicalise every solve
+        raise AssertionError("sign-pattern SDP is not DPP")
+    return _SDP(prob, inter, slopes, chord_a, chord_c)
+
+
+@lru_cache(maxsize=256)
+def _problem(M: int, negatives: int, n_tangents: int, solver: str) -> _SDP:
+    """One DPP problem per shape and solver, re-solved with new parameter values (cvxpy then skips most of its
+    canonicalisation); the lock serialises solves of the shared problem across threads."""
+    return _build(M, negatives, n_tangents)
+
+
+def sdp_bound(act: Activation, M: int, negatives: int, *, solver: str = "CLARABEL", reuse: bool = True) -> SDPBound:
     """Solve the sign-pattern SDP for ``negatives`` negative coefficients and check its KKT conditions.
+
+    ``reuse`` (default): the bound depends on (activation, M, negatives, solver) only, not on d, so it is computed
+    once per process (memoised) on the cached DPP problem of its shape; ``reuse=False`` builds and solves a fresh
+    problem (the tests compare the two).
 
     Examples
     --------
@@ -64,6 +126,17 @@ def sdp_bound(act: Activation, M: int, negatives: int, *, solver: str = "CLARABE
     >>> b0.kkt.ok, abs(b0.value - q) < 1e-6   # tight at the ETF for beta >= 0
     (True, True)
     """
+    if reuse:
+        return _memoised(act, M, negatives, solver)
+    return _compute(act, M, negatives, solver, reuse=False)
+
+
+@lru_cache(maxsize=1024)
+def _memoised(act: Activation, M: int, negatives: int, solver: str) -> SDPBound:
+    return _compute(act, M, negatives, solver, reuse=True)
+
+
+def _compute(act: Activation, M: int, negatives: int, solver: str, *, reuse: bool) -> SDPBound:
     if not is_convex_on_grid(act):
         return SDPBound(negatives, float("nan"), KKTReport(np.nan, np.nan, np.nan, np.nan, False, "skipped"), False,
                         "kappa is not convex: tangents/chord are not valid under/over-estimators")
@@ -84,31 +157,14 @@ def sdp_bound(act: Activation, M: int, negatives: int, *, solver: str = "CLARABE
     inter = kern.numpy(pts) / unit - slopes * pts
     chord_c = (k1 - km1) / 2
     chord_a = km1 + chord_c
-    s = np.array([-1.0] * negatives + [1.0] * (M - negatives))
-    same = np.outer(s, s) > 0
-    U = cp.Variable((M, M), symmetric=True)
-    Y = cp.Variable((M, M), symmetric=True)
-    Z = cp.Variable((M, M), symmetric=True)  # Z = D_u K(G) D_u, PSD (Schur product)
-    cons = [U >> 0, Y >> 0, Z >> 0, cp.diag(Y) == cp.diag(U), cp.diag(Z) == k1 * cp.diag(U), cp.sum(U) == 1]
-    Smat = np.outer(s, s)
-    off = ~np.eye(M, dtype=bool)
-    pos = (same & off).astype(float)  # pairs with u_j u_l >= 0
-    neg = (~same).astype(float)       # pairs with u_j u_l <= 0
-    cons += [cp.multiply(off * Smat, U) >= 0, cp.multiply(off, Y - cp.multiply(Smat, U)) <= 0,
-             cp.multiply(off, -Y - cp.multiply(Smat, U)) <= 0]
-    chord = chord_a * U + chord_c * Y
-    for i in range(len(pts)):
-        tang = inter[i] * U + slopes[i] * Y
-        if pos.any():  # tangent below kappa: Z_jl >= u_j u_l l_i(G_jl)
-            cons.append(cp.multiply(pos, Z - tang) >= 0)
-        if neg.any():  # the inequality flips for u_j u_l <= 0
-            cons.append(cp.multiply(neg, tang - Z) >= 0)
-    if pos.any():  # chord above kappa
-        cons.append(cp.multiply(pos, chord - Z) >= 0)
-    if neg.any():
-        cons.append(cp.multiply(neg, Z - chord) >= 0)
-    objective = cp.Minimize(cp.sum(Z))
-    prob = cp.Problem(objective, cons)
+    sdp = _problem(M, negatives, len(pts), solver) if reuse else _build(M, negatives, len(pts))
+    with sdp.lock:
+        sdp.intercepts.value, sdp.slopes.value = np.asarray(inter, dtype=float), np.asarray(slopes, dtype=float)
+        sdp.chord_a.value, sdp.chord_c.value = float(chord_a), float(chord_c)
+        return _solved(sdp.problem, negatives, solver, unit)
+
+
+def _solved(prob: cp.Problem, negatives: int, solver: str, unit: float) -> SDPBound:
     status = solve_status(prob, solver)
     if status.startswith(SOLVER_ERROR):
         return SDPBound(negatives, float("nan"), KKTReport(np.inf, np.inf, np.inf, np.nan, False, status), True, SOLVER_ERROR)

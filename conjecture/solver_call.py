@@ -6,12 +6,12 @@ or an interval certificate, and a failed or inaccurate solve degrades the verdic
 
 from __future__ import annotations
 
-import cvxpy as cp
+# cvxpy (about 1 s to import) is imported by the functions that build problems, not at module import
 
 SOLVER_ERROR = "solver error"
 
 
-def solve_status(problem: cp.Problem, solver: str) -> str:
+def solve_status(problem, solver: str) -> str:
     """Solve ``problem`` with ``solver``; return cvxpy's status, or 'solver error: ...' when the solver raises.
 
     Any exception from the solve (cvxpy's SolverError, but also a ValueError or ArithmeticError raised inside a
@@ -21,6 +21,7 @@ def solve_status(problem: cp.Problem, solver: str) -> str:
 
     Examples
     --------
+    >>> import cvxpy as cp
     >>> x = cp.Variable()
     >>> solve_status(cp.Problem(cp.Minimize(cp.square(x - 1))), "CLARABEL")
     'optimal'

@@ -1,4 +1,30 @@
 """Numerics layer: exact finite-N losses, high-precision and interval checks of the predicted rates.
 
 Imports ``theory`` only.
+
+The public API (docs/api.md) is what ``__all__`` lists; every other module is internal.  Names are
+imported on first use, so ``import numerics`` stays light.
 """
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "exact_loss": "numerics.loss_api", "LossReport": "numerics.loss_api",
+    "verify": "numerics.verify_report", "VerifyOutcome": "numerics.verify_report",
+    "etf_sweep": "numerics.etf_sweep_api", "EtfSweepReport": "numerics.etf_sweep_api",
+    "reproduce": "numerics.evidence.reproduce", "ResultStore": "numerics.evidence.store",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -326,8 +326,8 @@ def _npy_header(zf: zipfile.ZipFile, key: str, info: zipfile.ZipInfo, name: str)
 
 def _check_declared_job(shapes: dict[str, tuple], name: str) -> None:
     """Refuse, before reading any data, shapes that disagree or whose weights alone exceed the loss
-    command's memory limit (numerics.loss_cli.job_memory, MAX_JOB_BYTES)."""
-    from numerics import loss_cli
+    command's memory limit (numerics.loss_job.job_memory, MAX_JOB_BYTES)."""
+    from numerics import loss_job
 
     (N,), (NW, d), (M,), (MV, dV) = shapes["a"], shapes["W"], shapes["b"], shapes["V"]
     if NW != N:
@@ -336,11 +336,11 @@ def _check_declared_job(shapes: dict[str, tuple], name: str) -> None:
         raise InputError("student V", f"expected {M} rows (one per entry of b)", got=f"shape {shapes['V']}")
     if dV != d:
         raise InputError("student V", f"dimension mismatch: target has d = {d} columns", got=f"{dV} columns")
-    need = sum(part[0] for part in loss_cli.job_memory(N, M, d, (), drawn=False))
-    if need > loss_cli.MAX_JOB_BYTES:
+    need = sum(part[0] for part in loss_job.job_memory(N, M, d, (), drawn=False))
+    if need > loss_job.MAX_JOB_BYTES:
         raise InputError("weights", f"{shown(name)}: N = {N}, M = {M}, d = {d} need about "
                                     f"{limits.size_text(need)} for the weights alone, above the loss job's limit of "
-                                    f"{limits.size_text(loss_cli.MAX_JOB_BYTES)} (nothing was read)")
+                                    f"{limits.size_text(loss_job.MAX_JOB_BYTES)} (nothing was read)")
 
 
 def _read_npz(text: str, name: str) -> NetworkPair:

@@ -25,6 +25,9 @@ from dataclasses import dataclass, field
 
 from theory.errors import InputError
 
+DEFAULT_ROOT = "verify-out"  # twolayer verify --out
+DEFAULT_SEED = 20220517      # twolayer verify --seed
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -38,6 +41,7 @@ class Profile:
     precision: dict
     consistency: dict
     expected_runtime: str
+    estimated_seconds: float  # the upper end of expected_runtime, for the job budget (theory.job_budget)
     extra: dict = field(default_factory=dict)
 
     def cells(self) -> dict[str, list[dict]]:
@@ -72,7 +76,7 @@ PROFILES: dict[str, Profile] = {
         dimension={"activation": "relu", "M": 3, "d": [4, 16, 64, 256, 10**4, 10**8], "dps": 30},
         precision={**_PREC, "N": [40], "d": 8},
         consistency={"activations": ["relu", "abs"], "d": 4, "N": 30, "M": 2, "mc_samples": 20000},
-        expected_runtime="about 5 s serial"),
+        expected_runtime="about 5 s serial", estimated_seconds=10),
     "quick": Profile(
         name="quick", description="every check at modest sizes; under 2 minutes on 2 cores",
         moments={"law": "gaussian", "activation": "relu", "d": [8, 32, 128], "N": [100, 316, 1000], "M": 3,
@@ -82,7 +86,7 @@ PROFILES: dict[str, Profile] = {
         dimension={"activation": "relu", "M": 3, "d": _DIM_GRID, "dps": 40},
         precision={**_PREC, "N": [200]},
         consistency={"activations": _CONS_ACTS, "d": 8, "N": 100, "M": 3, "mc_samples": 100000},
-        expected_runtime="60-110 s on 2 cores"),
+        expected_runtime="60-110 s on 2 cores", estimated_seconds=110),
     "corners": Profile(
         name="corners", description="the large corners of the issue's grid (N up to 10^4, d up to 256) with fewer "
                                     "draws (100: +-14% per variance cell, bias resolved by the control variate)",
@@ -93,7 +97,7 @@ PROFILES: dict[str, Profile] = {
         dimension={"activation": "relu", "M": 3, "d": _DIM_GRID, "dps": 40},
         precision={**_PREC, "N": [200]},
         consistency={"activations": _CONS_ACTS, "d": 8, "N": 100, "M": 3, "mc_samples": 100000},
-        expected_runtime="5-10 min on 2 cores"),
+        expected_runtime="5-10 min on 2 cores", estimated_seconds=600),
     "full": Profile(
         name="full", description="the issue's grid: N = 10^2..10^4 x d = 4..256, 300 draws a cell (minimum: d <= 32, "
                                  "20 draws x 2 starts); about 15-20 min on 2 cores",
@@ -105,7 +109,8 @@ PROFILES: dict[str, Profile] = {
         precision={**_PREC, "N": [100, 300, 1000]},
         consistency={"activations": _CONS_ACTS, "d": 16, "N": 300, "M": 5, "mc_samples": 200000},
         expected_runtime="about 20 min on 2 cores: 1242 s measured at load average ~2 (a moments draw at N = 10^4 "
-                         "takes 0.35 s at d = 4 and 0.9 s at d = 256 per worker); see docs/numerics.md"),
+                         "takes 0.35 s at d = 4 and 0.9 s at d = 256 per worker); see docs/numerics.md",
+        estimated_seconds=1300),
 }
 
 

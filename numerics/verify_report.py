@@ -42,13 +42,14 @@ from numerics.evidence.reports import write_sweep_reports
 from numerics.evidence.reports.model import Figure, Finding, Section, Table
 from numerics.evidence.run_folder import check_output_root, new_run_folder
 from numerics.evidence.store import ResultStore
-from numerics.evidence.sweep import _check_scheduler, _check_seed, _new_run_id, run_sweep
+from numerics.evidence.sweep import _check_connect_timeout, _check_scheduler, _check_seed, _new_run_id, run_sweep
 from numerics.plots import loglog_png, omitted_points
-from numerics.profiles import Profile, get_profile
+from numerics.profiles import DEFAULT_ROOT, DEFAULT_SEED, Profile, get_profile
 from numerics.rate_checks import Check, Verdict, all_checks
 from numerics.rate_report import SECTION_TITLES, ci_text, num
-from numerics.verify_cli import DEFAULT_ROOT, DEFAULT_SEED
 from theory.errors import InputError
+from theory.job_budget import JobEstimate, Part, check_budget
+from theory.rendering import Rendered
 
 CELL_FUNCTIONS = {
     rates.KIND_CONSISTENCY: rates.consistency_cell,
@@ -92,8 +93,19 @@ def _shared_cluster(n_workers: int | None, kinds: list[str]):
     return LocalCluster(n_workers=cores, threads_per_worker=1, processes=True, dashboard_address=None)
 
 
-@dataclass(frozen=True)
-class VerifyOutcome:
+# Memory of one verify worker: the largest draw (N = 10^4 target rows of d = 256, a few copies) and its
+# kernel tiles, with the interpreter: about 300 MiB (measured peak RSS ~250 MiB).
+WORKER_BYTES = 300 * 2**20
+
+
+def verify_estimate(profile: Profile, workers: int) -> JobEstimate:
+    """The profile's measured wall time on 2 cores (Profile.estimated_seconds) and its workers' memory."""
+    return JobEstimate("verify", (Part(WORKER_BYTES * max(1, workers), profile.estimated_seconds, "profile",
+                                       f"profile {profile.name} ({profile.expected_runtime})"),))
+
+
+@dataclass(frozen=True, repr=False)
+class VerifyOutcome(Rendered):
     """What ``run_verify`` produced: the checks and findings, the run folder and report, timing, provenance."""
 
     profile: str
@@ -109,8 +121,37 @@ class VerifyOutcome:
     cell_seconds: dict
     store_path: str
 
+    seed: int = DEFAULT_SEED
+
     def lines(self) -> list[str]:
         return [c.line() for c in self.checks]
+
+    def text(self) -> str:
+        figures = sorted(p.name for p in self.paths.values() if Path(p).suffix == ".png")
+        return "\n".join([*self.lines(),
+                          f"report {self.report_id} in {self.folder} ({self.root / 'latest'} points at it): "
+                          f"report.html, report.md, report.tex, report.json, CITATION.txt and {len(figures)} figures; "
+                          f"{self.wall_seconds:.1f} s; store {self.store_path}"])
+
+    def as_json(self) -> dict:
+        """What ``twolayer verify --json`` prints."""
+        return {"profile": self.profile, "seed": self.seed, "run_id": self.run_id, "run_folder": str(self.folder),
+                "latest": str(self.root / "latest"), "report_id": self.report_id, "store": self.store_path,
+                "wall_seconds": self.wall_seconds,
+                "findings": [{"name": f.name, "verdict": f.verdict, "detail": f.detail} for f in self.findings],
+                "files": {k: str(v) for k, v in self.paths.items()}}
+
+    def html_body(self) -> str:
+        import html as _html
+
+        rows = "".join(f"<tr><td>{_html.escape(f.name)}</td><td><b>{_html.escape(f.verdict)}</b></td>"
+                       f"<td>{_html.escape(f.detail)}</td></tr>" for f in self.findings)
+        return (f"<p><b>twolayer verify</b>, profile {_html.escape(self.profile)}: report {self.report_id} in "
+                f"{_html.escape(str(self.folder))}</p><table><tr><th>check</th><th>verdict</th><th>detail</th></tr>"
+                f"{rows}</table>")
+
+    def cite(self) -> str:
+        return Path(self.paths["citation"]).read_text()
 
 
 # -- input ------------------------------------------------------------------------------------------------
@@ -292,18 +333,20 @@ def run_section(prof: Profile, kinds: list[str], sweeps: list[dict], wall: float
 # -- the run --------------------------------------------------------------------------------------------
 def run_verify(profile: str | Profile, out_root=DEFAULT_ROOT, *, seed: int = DEFAULT_SEED,
                n_workers: int | None = None, quiet: bool = False, kinds: tuple[str, ...] | None = None,
-               scheduler: str | None = None, store=None) -> VerifyOutcome:
+               scheduler: str | None = None, store=None, connect_timeout: float | None = None) -> VerifyOutcome:
     """Run every cell of ``profile`` (reusing finished cells in ``store``) and write the report of this run
     into ``out_root/<run-id>/`` (``out_root/latest`` points at it).
 
     ``store``: a path or None (the shared default, $TWOLAYER_STORE or ./twolayer-results).  ``scheduler``
-    ('tcp://host:port') sends every cell to that Dask cluster instead of a local one.  The output root,
+    ('tcp://host:port') sends every cell to that Dask cluster instead of a local one; ``connect_timeout`` is how
+    long to wait for it to answer (seconds, 1..600; default numerics.evidence.sweep.CONNECT_TIMEOUT_S).  The output root,
     the store, the seed and the scheduler address are checked before any cell runs; a bad one creates nothing.
     """
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     _check_kinds(kinds)
     seed = _check_seed(seed)
     scheduler = _check_scheduler(scheduler)
+    connect_timeout = _check_connect_timeout(connect_timeout)
     root = check_output_root(out_root)
     store_path = open_store(store)
     run_id = _new_run_id()
@@ -323,7 +366,8 @@ def run_verify(profile: str | Profile, out_root=DEFAULT_ROOT, *, seed: int = DEF
                 where = {"scheduler": cluster.scheduler_address if heavy else None,
                          "n_workers": n_workers if n_workers is not None or heavy else 0}
             outcome = run_sweep(CELL_FUNCTIONS[kind], cells, kind=kind, store=store_path, seed=seed, quiet=quiet,
-                                argv=["twolayer", "verify", "--profile", prof.name], **where)
+                                argv=["twolayer", "verify", "--profile", prof.name], connect_timeout=connect_timeout,
+                                **where)
             outcomes.append(outcome)
             by_kind[kind] = [r.result for r in outcome.records]
             cell_seconds[kind] = float(sum(r.seconds for r in outcome.records))
@@ -358,4 +402,21 @@ def run_verify(profile: str | Profile, out_root=DEFAULT_ROOT, *, seed: int = DEF
         store=store_path, provenance=provenance, sections=sections, findings=findings, extra=extra,
         notes=[VERDICT_RULES])
     return VerifyOutcome(prof.name, run_id, folder, root, bundle.report_id, checks, findings,
-                         {k: Path(v) for k, v in bundle.paths.items()}, wall, provenance, cell_seconds, store_path)
+                         {k: Path(v) for k, v in bundle.paths.items()}, wall, provenance, cell_seconds, store_path,
+                         seed)
+
+
+def verify(*, profile: str | Profile = "quick", out=DEFAULT_ROOT, seed: int = DEFAULT_SEED, workers: int | None = None,
+           scheduler: str | None = None, connect_timeout: float | None = None, store=None, quiet: bool = True,
+           allow_large: bool = False) -> VerifyOutcome:
+    """Run a verify profile's rate checks (``twolayer verify``): the budget is checked first, then
+    ``run_verify``; the report goes to ``out/<run-id>/``."""
+    from numerics.evidence.sweep import planned_workers, sweep_options
+
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    options = sweep_options(store=store, seed=seed, scheduler=scheduler, workers=workers,
+                            connect_timeout=connect_timeout, quiet=quiet)
+    check_budget(verify_estimate(prof, planned_workers(options, 10**6)), allow_large=allow_large)
+    return run_verify(prof, out, seed=options["seed"], n_workers=options["n_workers"], quiet=options["quiet"],
+                      scheduler=options["scheduler"], store=options["store"],
+                      connect_timeout=options["connect_timeout"])

@@ -71,3 +71,51 @@ def test_repeated_neuron_singular_kernel():
 def test_bad_beta_mode():
     with pytest.raises(InputError, match="beta_mode"):
         ReducedCost(_summaries()[0], "positive")
+
+
+@pytest.mark.parametrize("summary", _summaries(), ids=["I-relu", "II-relu", "I-abs", "III-relu"])
+def test_hessian_taylor_slope(summary):
+    # P_x grad(R(x + t xi)) - grad(x) - t Hess[xi] = O(t^2): slope ~2 (1 if the Hessian were wrong)
+    rng = np.random.default_rng(4)
+    man = SphereProduct(4, 4)
+    x = man.random(rng, 1)
+    xi = man.project(x, rng.standard_normal(x.shape))
+    cost = ReducedCost(summary)
+    ev, hess = cost.hessian_operator(x)
+    hx = hess(xi)
+    assert np.max(np.abs(np.sum(hx * x, axis=-1))) < 1e-14  # tangent
+    ts = np.logspace(-2, -4, 5)
+    rem = [man.norm(man.project(x, cost.evaluate(man.retract(x, t * xi)).gradient) - ev.gradient - t * hx)[0] for t in ts]
+    slope = np.polyfit(np.log(ts), np.log(rem), 1)[0]
+    assert 1.8 < slope < 2.2, slope
+
+
+def test_hessian_symmetric_and_zero_on_rotations():
+    # at the simplex ETF (a critical point) Hess is symmetric and annihilates the rotation orbit x -> x A (A = -A^T)
+    from theory.etf import simplex_etf
+    s = _summaries()[0]
+    x = simplex_etf(4, 4)[None]
+    rng = np.random.default_rng(5)
+    man = SphereProduct(4, 4)
+    ev, hess = ReducedCost(s).hessian_operator(x)
+    u, v = (man.project(x, rng.standard_normal(x.shape)) for _ in range(2))
+    assert abs(man.inner(u, hess(v))[0] - man.inner(v, hess(u))[0]) < 1e-12 * man.norm(u)[0] * man.norm(v)[0]
+    a = rng.standard_normal((4, 4))
+    rot = x @ (a - a.T)
+    assert man.norm(hess(rot))[0] < 1e-12 * man.norm(rot)[0]
+
+
+def test_cholesky_and_eigh_fallback_agree():
+    # a batch mixing well-conditioned frames and a repeated neuron (singular K): the Cholesky rows and the eigh
+    # pseudo-inverse row each reproduce theory's pinv-based reduced objective
+    s = _summaries()[0]
+    rng = np.random.default_rng(6)
+    x = SphereProduct(4, 4).random(rng, 3)
+    x[1, 3] = x[1, 0]
+    cost = ReducedCost(s)
+    ev = cost.evaluate(x)
+    ref = reduced_objective(x, s)
+    assert np.allclose(ev.value, ref.value, rtol=0, atol=1e-12 * s.constant())
+    assert np.isinf(ev.condition[1]) or ev.condition[1] > 1e12  # the fallback reports the singular K
+    K = cost.kernel(x[[0, 2]])
+    assert np.allclose(ev.condition[[0, 2]], np.linalg.cond(K, 1), rtol=1e-8)

@@ -126,6 +126,7 @@ def fuzz_env(tmp_path_factory):
 
 INTS_BAD = ["x", "", "nan", "9" * 5000, "-5", "1e999", "2.5", "0x10", "1-100000000", "5-2", " - "]
 FLOATS_BAD = ["nan", "inf", "-inf", "x", "", "1e999"]
+TIMEOUTS_BAD = FLOATS_BAD + ["0", "0.5", "601", "1e308", "-1"]
 ACTIVATIONS_BAD = ["softplus", "pw(", "pw(else: " + "(" * 300 + "t" + ")" * 300 + ")", "pw(else: " + "-" * 400 + "t)",
                    "leaky_relu(1/0)", "leaky_relu(1e999999)", "leaky_relu(" + "9" * 5000 + ")", "__import__('os')",
                    "x" * 100_000, "relu^99", "pw(t<" + "9" * 5000 + ": t; else: 0)"]
@@ -168,15 +169,20 @@ def _commands(env) -> dict:
                         "--solver": ("solver", ["MOSEK", "", "scs;x"]), "--polish-dps": ("polish-dps", INTS_BAD),
                         "--max-iter": ("max-iter", INTS_BAD + ["0"]), "--study": ("study", ["x", ""]),
                         "--frame": ("frame", frames), "--law": ("law", ["rademacher"] + LAWS_BAD),
-                        "--tilt-norm": ("tilt-norm", ["0.5"] + FLOATS_BAD)}),
+                        "--tilt-norm": ("tilt-norm", ["0.5"] + FLOATS_BAD),
+                        "--workers": ("workers", INTS_BAD + ["1024"]),
+                        "--scheduler": ("scheduler", ["http://x", "", "x" * 100_000]),
+                        "--connect-timeout": ("connect-timeout", TIMEOUTS_BAD)}),
         "etf-sweep": (["etf-sweep", "--M", "2", "--d", "2", "--workers", "0", "--quiet", "--out", out],
                       {"--M": ("M", INTS_BAD + ["0", "1000"]), "--d": ("d", INTS_BAD + ["0"]),
                        "--dps": ("dps", INTS_BAD + ["5"]), "--seed": ("seed", INTS_BAD),
                        "--activation": ("activation", ACTIVATIONS_BAD), "--workers": ("workers", INTS_BAD + ["1024"]),
-                       "--scheduler": ("scheduler", ["http://x", "", "x" * 100_000])}),
+                       "--scheduler": ("scheduler", ["http://x", "", "x" * 100_000]),
+                       "--connect-timeout": ("connect-timeout", TIMEOUTS_BAD)}),
         "verify": (["verify", "--profile", "smoke", "--workers", "0", "--quiet", "--out", out],
                    {"--profile": ("profile", ["huge", "", "x" * 100_000]), "--seed": ("seed", INTS_BAD),
-                    "--workers": ("workers", INTS_BAD + ["1024"]), "--scheduler": ("scheduler", ["http://x", ""])}),
+                    "--workers": ("workers", INTS_BAD + ["1024"]), "--scheduler": ("scheduler", ["http://x", ""]),
+                    "--connect-timeout": ("connect-timeout", TIMEOUTS_BAD)}),
         "store cells": (["store", "cells", "--limit", "2"],
                         {"--limit": ("limit", INTS_BAD + ["0"]), "--run": ("run", ["rXXXX", "x" * 100_000, "a'b;c", "%"])}),
         "store export": (["store", "export", "--out", "exp.json", "--run", run],

@@ -238,11 +238,11 @@ def test_npz_file_larger_than_the_limit_is_refused_unread(tmp_path, capsys):
 
 def test_npz_shapes_over_the_loss_memory_estimate_are_refused_before_reading(tmp_path, capsys, monkeypatch, rng):
     """The shapes the headers declare are checked against numerics.loss_cli's memory estimate first."""
-    import numerics.loss_cli
+    import numerics.loss_job
 
     np.savez(tmp_path / "wide.npz", a=rng.standard_normal(1000), W=rng.standard_normal((1000, 8)),
              b=np.ones(2), V=rng.standard_normal((2, 8)))
-    monkeypatch.setattr(numerics.loss_cli, "MAX_JOB_BYTES", 64 * 2**10)
+    monkeypatch.setattr(numerics.loss_job, "MAX_JOB_BYTES", 64 * 2**10)
 
     def no_data_read(*args, **kwargs):
         raise AssertionError("array data read before the memory check")

@@ -14,7 +14,7 @@ from flint import ctx
 
 from conjecture.command_line import main
 from numerics.interval_loss import DEFAULT_PREC_BITS, MAX_TARGET_NEURONS, certified_loss_ball
-from numerics.loss_cli import MAX_JOB_BYTES, job_memory
+from numerics.loss_job import MAX_JOB_BYTES, job_memory
 from numerics.networks import NetworkPair, read_network_file, write_network_file
 from numerics.population_loss import exact_population_loss
 
@@ -185,11 +185,15 @@ def test_bad_values_exit_2_naming_the_argument(capsys, argv, argument):
     (["--N", "100", "--d", "3", "--M", "20000", "--student", "random"], "M"),  # a 20000 x 20000 student block
     (["--N", "1000000", "--M", "500", "--d", "600"], "N"),  # a 10^6 x 500 cross-kernel block
 ])
-def test_jobs_above_the_memory_limit_are_refused_before_allocating(capsys, argv, argument):
+def test_jobs_above_the_memory_limit_are_refused_before_allocating(capsys, monkeypatch, argv, argument):
+    import theory.job_budget
+
+    monkeypatch.setattr(theory.job_budget, "machine_memory_bytes", lambda: 64 * 2**30)  # these fit, with --allow-large
     start = time.perf_counter()
     err = _error(capsys, *argv)
     assert time.perf_counter() - start < 5
-    assert f"argument {argument}:" in err and f"limit of {MAX_JOB_BYTES // 2**30} GiB" in err
+    assert f"argument {argument}:" in err and f"default budget of {MAX_JOB_BYTES // 2**30} GiB" in err
+    assert "--allow-large" in err
 
 
 def test_memory_estimate_counts_the_blocks():

@@ -148,3 +148,20 @@ def test_kernel_derivative_taylor(name):
         slopes = np.diff(np.log(errs)) / np.diff(np.log(hs))
         assert np.all(slopes > 1.8)  # second-order remainder
         assert abs(float(kern.mp_prime(rho, 30)) - g) < 1e-13
+
+
+def test_stored_arccos_kernels_equal_the_derivation():
+    """theory.kernels stores k_0..k_3 (parsing is fast); the J_n recursion re-derives each to the same expression."""
+    from theory.kernels import arccos_kernel, derive_arccos_kernel
+
+    for n in range(4):
+        assert arccos_kernel(n) == derive_arccos_kernel(n), n
+
+
+def test_combine_shortcut_returns_simplify_fixed_point():
+    """_combine skips simplify for p = +-1, q = 0 (relu^n): the stored kernels are simplify's fixed points."""
+    from theory.kernels import arccos_kernel, arccos_kernel_derivative
+
+    for n in range(4):
+        for e in (arccos_kernel(n), arccos_kernel_derivative(n)):
+            assert sp.simplify(e) == e, n

@@ -49,6 +49,12 @@ def _shown(text: object, limit: int = 60) -> str:
 
 
 def _items(text: object, argument: str) -> list[str]:
+    if isinstance(text, (list, tuple, range)):  # the Python API's plain values: [2, 3, 5] or range(2, 6)
+        if len(text) > MAX_RANGE_VALUES or not all(isinstance(v, int) and not isinstance(v, bool) for v in text):
+            raise InputError(argument, f"expected at most {MAX_RANGE_VALUES} integers", got=_shown(text))
+        if not len(text):
+            raise InputError(argument, "expected at least one value", got=_shown(text))
+        text = ",".join(str(v) for v in text)
     if not isinstance(text, (str, int)) or isinstance(text, bool):
         raise InputError(argument, f"expected {GRAMMAR}", got=_shown(text))
     s = str(text)

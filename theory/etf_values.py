@@ -121,6 +121,78 @@ def etf_values(activation, M: int, d: int, dps: int = 30, law=None, *, scaling=N
 
 
 @dataclass(frozen=True)
+class ETFClosedForm:
+    """Regime-I closed forms at the simplex ETF as mpmath numbers at ``dps`` digits (no sympy on the way):
+    c_d, kappa(1), kappa(rho0), lambda = kappa(1) + (M-1) kappa(rho0), 1^T K^-1 1 = M / lambda and the relative
+    loss 1 - c_d M / lambda. ``relative_loss_exact_zero`` is True when that loss is exactly 0 (decided by sympy
+    only when the number is too small to tell, e.g. M = 2, d = 1 for ReLU)."""
+
+    M: int
+    d: int
+    dps: int
+    c_d: mpmath.mpf
+    kappa_one: mpmath.mpf
+    kappa_rho0: mpmath.mpf
+    lam: mpmath.mpf
+    ones_Kinv_ones: mpmath.mpf
+    relative_loss: mpmath.mpf
+    relative_loss_exact_zero: bool
+
+
+def etf_closed_form_mp(activation, M: int, d: int, dps: int = 30) -> ETFClosedForm:
+    """The numbers of ``etf_values`` without its exact sympy forms: kappa by theory.kernels' lambdified closed
+    form (guarded), c_d by theory.regimes' lambdified Gamma ratio, in mpmath with the guard digits that the
+    cancellation in 1 - c_d M / lambda needs (measured, then recomputed with that many extra digits).
+
+    Examples
+    --------
+    >>> v = etf_closed_form_mp("relu", 3, 3, dps=25)
+    >>> mpmath.nstr(v.ones_Kinv_ones, 19)
+    '4.926126323245372539'
+    >>> etf_closed_form_mp("relu", 2, 1).relative_loss_exact_zero   # c_1 = 1/4, lambda = 1/2
+    True
+    """
+    from theory.regimes import sphere_average_value
+
+    act = as_activation(activation)
+    check_neurons_dim(M, d)
+    kern = dual_kernel(act)
+    extra = 10
+    while True:
+        work = dps + extra
+        with mpmath.workdps(work):
+            k1 = kern.mp(1, work)
+            kr = kern.mp(mpmath.mpf(-1) / (M - 1), work) if M > 1 else k1
+            lam = k1 + (M - 1) * kr if M > 1 else k1
+            if lam == 0:
+                raise InputError("activation", "kappa(1) + (M-1) kappa(-1/(M-1)) = 0: K is singular at the ETF",
+                                 got=act.name)
+            c_d = sphere_average_value(act, d, work)
+            ones = M / lam
+            rel = 1 - c_d * ones
+        lost = 0 if rel == 0 else max(0, int(-mpmath.log10(abs(rel))) + 1)
+        if lost + 10 <= extra or extra > dps + 10:
+            break
+        extra = lost + 10
+    exact_zero = False
+    if rel == 0 or lost > dps:  # numerically zero: decide exactly (rare, cheap for these small cases)
+        rel_exact = sp.simplify(1 - sphere_average_expr(act, sp.Integer(d)) * M / _lambda_exact(act, M))
+        exact_zero = rel_exact == 0
+        if exact_zero:
+            rel = mpmath.mpf(0)
+    with mpmath.workdps(dps):
+        return ETFClosedForm(M, d, dps, +c_d, +k1, +kr, +lam, +ones, +rel, exact_zero)
+
+
+def _lambda_exact(act, M: int) -> sp.Expr:
+    kern = dual_kernel(act)
+    k1 = sp.nsimplify(kern.at_one)
+    if M == 1:
+        return k1
+    return k1 + (M - 1) * kern.expr.subs(RHO, sp.Rational(-1, M - 1))
+
+
+@dataclass(frozen=True)
 class TiltedValue:
     """Regime II along the equal-tilt family: every v^_j = cos(t) m^ + sin(t) s_j, s_j a simplex ETF in m^perp.
 

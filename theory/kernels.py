@@ -23,9 +23,22 @@ RHO = sp.Symbol("rho", real=True)
 _THETA = sp.Symbol("theta", real=True)
 
 
+# k_n for n <= 3 as the J_n recursion below derives them (its output, verbatim): parsing costs milliseconds where
+# the symbolic derivation (simplify of trigonometric forms) costs about a second per process. The test
+# tests/test_theory_kernels.py::test_stored_arccos_kernels_equal_the_derivation re-derives and compares them.
+_DERIVED_KERNELS = {
+    0: "(pi - acos(rho))/(2*pi)",
+    1: "(-rho*acos(rho) + pi*rho + sqrt(1 - rho**2))/(2*pi)",
+    2: "(-2*rho**2*acos(rho) + 2*pi*rho**2 + 3*rho*sqrt(1 - rho**2) - acos(rho) + pi)/(2*pi)",
+    3: "(-6*rho**3*acos(rho) + 6*pi*rho**3 + 11*rho**2*sqrt(1 - rho**2) - 9*rho*acos(rho) + 9*pi*rho"
+       " + 4*sqrt(1 - rho**2))/(2*pi)",
+}
+
+
 @lru_cache(maxsize=None)
 def arccos_kernel(n: int) -> sp.Expr:
-    """k_n(rho) = J_n(arccos rho) / (2 pi), derived symbolically from the J_n recursion.
+    """k_n(rho) = J_n(arccos rho) / (2 pi): the J_n recursion's result (``derive_arccos_kernel``), stored for
+    n <= 3 and derived for larger n.
 
     References: Cho & Saul, "Kernel methods for deep learning", NIPS 2009, eq. (7);
     docs/model.md §3 'Dual kernel'; docs/derivations.md §2 'Dual kernels'.
@@ -37,6 +50,13 @@ def arccos_kernel(n: int) -> sp.Expr:
     >>> arccos_kernel(2).subs(RHO, 1)
     3/2
     """
+    if n in _DERIVED_KERNELS:
+        return sp.sympify(_DERIVED_KERNELS[n], locals={"rho": RHO})
+    return derive_arccos_kernel(n)
+
+
+def derive_arccos_kernel(n: int) -> sp.Expr:
+    """k_n(rho) derived symbolically: J_n(th) = (-1)^n sin(th)^(2n+1) (1/sin th d/dth)^n ((pi - th)/sin th)."""
     f = (sp.pi - _THETA) / sp.sin(_THETA)
     for _ in range(n):
         f = sp.diff(f, _THETA) / sp.sin(_THETA)
@@ -56,6 +76,8 @@ def arccos_kernel_derivative(n: int) -> sp.Expr:
 
 def _combine(act: Activation, base: sp.Expr, odd_sign: int) -> sp.Expr:
     p, q = act.p, act.q
+    if q == 0 and p**2 == 1:  # (p^2 + q^2) base: base itself, which is already simplify's fixed point (tested)
+        return base
     return sp.simplify((p**2 + q**2) * base + odd_sign * 2 * p * q * base.subs(RHO, -RHO))
 
 

@@ -50,7 +50,7 @@ MAX_JSON_DEPTH = 64
 FORMAT_JSON_DEPTH = 4
 
 # -- NPZ archives (loss --weights) -------------------------------------------------------------------
-# Largest .npz file opened: 2 GiB, the loss job's memory limit (numerics.loss_cli.MAX_JOB_BYTES); weights
+# Largest .npz file opened: 2 GiB, the loss job's memory limit (numerics.loss_job.MAX_JOB_BYTES); weights
 # stored uncompressed in a larger file could not be used by any job.
 MAX_NPZ_FILE_BYTES = 2 * 2**30
 # Most uncompressed bytes read from the members an .npz reader uses, in total: the same 2 GiB (a 7.8 MB

@@ -8,6 +8,7 @@ Euclidean gradient in v^ (the objective projects it onto the sphere), and in mpm
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 import mpmath
@@ -38,6 +39,13 @@ def finite_number(value: object, argument: str) -> float:
     if not np.isfinite(out):
         raise InputError(argument, "expected a finite real number", got=value)
     return out
+
+
+@lru_cache(maxsize=None)
+def mu_sq_mp(act: Activation, k: int, dps: int):
+    """mu_k^2 as an mpmath number at ``dps`` digits (sympy's exact coefficient evaluated once, then cached)."""
+    with mpmath.workdps(dps):
+        return mpmath.mpf(act.hermite_coefficient(k).evalf(dps + 5) ** 2)
 
 
 @dataclass(frozen=True)
@@ -101,13 +109,11 @@ class LinearTiltSummary:
         return np.broadcast_to(self._mu_sq(1) * np.asarray(self.tilt), np.shape(units)).copy()
 
     def constant_mp(self, dps: int):
+        mu0, mu1 = mu_sq_mp(self.activation, 0, dps), mu_sq_mp(self.activation, 1, dps)
         with mpmath.workdps(dps):
-            mu0 = mpmath.mpf(self.activation.hermite_coefficient(0).evalf(dps + 5) ** 2)
-            mu1 = mpmath.mpf(self.activation.hermite_coefficient(1).evalf(dps + 5) ** 2)
             return mpmath.mpf(self.abar) ** 2 * mu0 + mu1 * mpmath.fsum(mpmath.mpf(x) ** 2 for x in self.tilt)
 
     def b_mp(self, unit_row, dps: int):
+        mu0, mu1 = mu_sq_mp(self.activation, 0, dps), mu_sq_mp(self.activation, 1, dps)
         with mpmath.workdps(dps):
-            mu0 = mpmath.mpf(self.activation.hermite_coefficient(0).evalf(dps + 5) ** 2)
-            mu1 = mpmath.mpf(self.activation.hermite_coefficient(1).evalf(dps + 5) ** 2)
             return mpmath.mpf(self.abar) * mu0 + mu1 * mpmath.fsum(mpmath.mpf(m) * u for m, u in zip(self.tilt, unit_row))

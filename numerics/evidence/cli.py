@@ -94,29 +94,10 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     except RecursionError:  # a report file's JSON nested too deeply to parse
         raise InputError("target", "not a twolayer report (its JSON is nested too deeply to read)",
                          got=_shown(args.target)) from None
-    n = len(res.cell_results)
-    n_match = sum(c.status is Status.MATCH for c in res.cell_results)
-    failed_checks = res.checks  # only failed report-level checks are listed
-    git_then = res.recorded_git or {}
-    git_now = res.current.get("git") or {}
     if args.json:
-        print_json({
-            "target": res.target, "target_kind": res.target_kind, "store": res.store_path, "status": res.status.value,
-            "recorded_git": git_then, "current_git": git_now,
-            "cells": [{"cell_id": c.cell_id, "kind": c.kind, "status": c.status.value, "message": c.message,
-                       "min_digits_agreed": (None if c.min_digits_agreed is None else
-                                             "identical" if c.min_digits_agreed == float("inf") else c.min_digits_agreed),
-                       "min_digits_required": c.min_digits_required}
-                      for c in res.cell_results],
-            "checks": [{"check": c.cell_id, "status": c.status.value, "message": c.message} for c in res.checks]})
+        print_json(res.as_json())
     else:
-        same = git_then.get("commit") == git_now.get("commit")
-        checks = f"; {len(failed_checks)} report-level checks failed" if failed_checks else ""
-        print(f"{res.target_kind} {res.target}: {n_match}/{n} cells reproduce to their recorded precision{checks}"
-              f" -> {res.status.value.upper()}")
-        print(f"recorded with git {str(git_then.get('commit'))[:12]} (dirty {git_then.get('dirty')}); "
-              f"re-run with git {str(git_now.get('commit'))[:12]} (dirty {git_now.get('dirty')})"
-              + ("" if same else "  [different commit]"))
+        print(res.text())
     return 0 if res.status is Status.MATCH else 1
 
 

@@ -56,6 +56,7 @@ from typing import Any
 import mpmath
 
 from theory.errors import InputError
+from theory.rendering import Rendered
 from numerics.evidence.provenance import canonical_json, collect_provenance, content_hash, to_jsonable
 from numerics.evidence.store import CellRecord, ResultStore, resolve_store_path, results_hash
 from numerics.evidence.sweep import get_cell_kind, register_cell_kind, registered_kinds
@@ -71,7 +72,7 @@ TIMING_KEYS = frozenset({"seconds", "elapsed", "elapsed_seconds", "wall_seconds"
                          "timings", "solve_seconds", "runtime"})
 # Modules that register the report content of their kinds (numerics.evidence.reports.kinds), imported (when
 # present) before a report's verdict counts are recomputed, as `twolayer` imports them before writing one.
-REPORT_KIND_MODULES = ("numerics.etf_report", "numerics.rate_report", "conjecture.report")
+REPORT_KIND_MODULES = ("numerics.etf_report", "numerics.rate_report", "conjecture.report", "numerics.claims_report")
 # The report format this module checks, and the most bytes of a report file it reads.
 REPORT_FORMAT = "twolayer-report/2"
 MAX_REPORT_BYTES = 64 * 1024 * 1024
@@ -135,8 +136,8 @@ class CellReproduction:
         return min(vals) if vals else None
 
 
-@dataclass(frozen=True)
-class Reproduction:
+@dataclass(frozen=True, repr=False)
+class Reproduction(Rendered):
     """The re-run of a target (cell, run or report): per-cell outcomes and the environment then and now."""
 
     target: str
@@ -163,6 +164,32 @@ class Reproduction:
     def cell_results(self) -> tuple[CellReproduction, ...]:
         """The re-run cells alone."""
         return tuple(c for c in self.cells if c.kind != CHECK_KIND)
+
+    def as_json(self) -> dict:
+        """What ``twolayer reproduce --json`` prints."""
+        return {
+            "target": self.target, "target_kind": self.target_kind, "store": self.store_path,
+            "status": self.status.value, "recorded_git": self.recorded_git or {},
+            "current_git": self.current.get("git") or {},
+            "cells": [{"cell_id": c.cell_id, "kind": c.kind, "status": c.status.value, "message": c.message,
+                       "min_digits_agreed": (None if c.min_digits_agreed is None else
+                                             "identical" if c.min_digits_agreed == float("inf") else c.min_digits_agreed),
+                       "min_digits_required": c.min_digits_required}
+                      for c in self.cell_results],
+            "checks": [{"check": c.cell_id, "status": c.status.value, "message": c.message} for c in self.checks]}
+
+    def text(self) -> str:
+        """The summary ``twolayer reproduce`` prints after its per-cell lines."""
+        n = len(self.cell_results)
+        n_match = sum(c.status is Status.MATCH for c in self.cell_results)
+        git_then, git_now = self.recorded_git or {}, self.current.get("git") or {}
+        same = git_then.get("commit") == git_now.get("commit")
+        checks = f"; {len(self.checks)} report-level checks failed" if self.checks else ""
+        return (f"{self.target_kind} {self.target}: {n_match}/{n} cells reproduce to their recorded precision{checks}"
+                f" -> {self.status.value.upper()}\n"
+                f"recorded with git {str(git_then.get('commit'))[:12]} (dirty {git_then.get('dirty')}); "
+                f"re-run with git {str(git_now.get('commit'))[:12]} (dirty {git_now.get('dirty')})"
+                + ("" if same else "  [different commit]"))
 
 
 # -- comparison -----------------------------------------------------------------------------------------

@@ -71,7 +71,9 @@ __all__ = [
     "cell_id_for",
     "SERIAL_MAX_PENDING",
     "add_sweep_arguments",
+    "planned_workers",
     "sweep_kwargs",
+    "sweep_options",
 ]
 
 # With at most this many cells left (and no scheduler/n_workers given) the sweep runs in-process:
@@ -282,6 +284,15 @@ def _plan(scheduler: str | None, n_workers: int | None, n_pending: int) -> tuple
     return "local", cores
 
 
+def planned_workers(kwargs: dict, n_cells: int) -> int:
+    """How many cells ``run_sweep(**kwargs)`` runs at once, for a job's time estimate: this machine's cores
+    for a --scheduler (its own workers are unknown here), else the local plan (1 when serial)."""
+    if kwargs.get("scheduler") is not None:
+        return limits.machine_cores()
+    mode, k = _plan(None, kwargs.get("n_workers"), n_cells)
+    return max(1, k) if mode == "local" else 1
+
+
 def _run_serial(fn, todo, on_done) -> None:
     for cid, params, seed in todo:
         on_done(cid, params, seed, *execute_cell(fn, params, seed))
@@ -486,7 +497,7 @@ def _int_option(lo: int, hi: int):
     return parse
 
 
-def add_sweep_arguments(parser, *, default_seed: int = 0) -> None:
+def add_sweep_arguments(parser, *, default_seed: int = 0, workers_default: str | None = None) -> None:
     """Add the common sweep options to an argparse (sub)parser: --store, --seed, --scheduler,
     --connect-timeout, --workers, --quiet.
 
@@ -502,18 +513,19 @@ def add_sweep_arguments(parser, *, default_seed: int = 0) -> None:
     (3, 0, None, False, 5.0)
     """
     parser.add_argument("--store", metavar="PATH", default=None,
-                        help="result store: SQLite file or project directory (default $TWOLAYER_STORE or ./twolayer-results)")
+                        help="result store: SQLite file or project directory (default: $TWOLAYER_STORE, else ./twolayer-results)")
     parser.add_argument("--seed", type=_int_option(0, 2**63 - 1), default=default_seed,
-                        help=f"sweep seed, 0..2^63-1 (default {default_seed})")
+                        help=f"sweep seed, 0..2^63-1; cell seeds derive from it (default: {default_seed})")
     parser.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
                         help="send the cells to this existing Dask cluster")
     parser.add_argument("--connect-timeout", default=None, metavar="SECONDS",
                         help=f"seconds to wait for --scheduler to answer, {limits.MIN_CONNECT_TIMEOUT_S}.."
-                             f"{limits.MAX_CONNECT_TIMEOUT_S} (default {CONNECT_TIMEOUT_S})")
+                             f"{limits.MAX_CONNECT_TIMEOUT_S} (default: {CONNECT_TIMEOUT_S})")
     parser.add_argument("--workers", type=_int_option(0, limits.MAX_WORKERS_ANY), default=None, metavar="K",
                         help="0: serial in-process; K >= 1: LocalCluster with K workers, at most this machine's "
-                             f"cores (os.cpu_count()) without --scheduler (default: serial for "
-                             f"<= {SERIAL_MAX_PENDING} pending cells, else one worker per core)")
+                             f"cores (os.cpu_count()) without --scheduler (default: "
+                             + (workers_default or f"serial for <= {SERIAL_MAX_PENDING} pending cells, else one "
+                                                   f"worker per core") + ")")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -522,8 +534,16 @@ def sweep_kwargs(args) -> dict:
     --scheduler, --workers and --connect-timeout are checked here, before the caller does any work."""
     import sys
 
-    scheduler = _check_scheduler(args.scheduler)
-    return {"store": args.store, "seed": args.seed, "scheduler": scheduler,
-            "n_workers": _check_workers(args.workers, scheduler),
-            "connect_timeout": _check_connect_timeout(getattr(args, "connect_timeout", None)),
-            "quiet": bool(args.quiet), "argv": ["twolayer", *sys.argv[1:]]}
+    return sweep_options(store=args.store, seed=args.seed, scheduler=args.scheduler, workers=args.workers,
+                         connect_timeout=getattr(args, "connect_timeout", None), quiet=bool(args.quiet),
+                         argv=["twolayer", *sys.argv[1:]])
+
+
+def sweep_options(*, store=None, seed: int = 0, scheduler: str | None = None, workers: int | None = None,
+                  connect_timeout: float | None = None, quiet: bool = True, argv: list[str] | None = None) -> dict:
+    """run_sweep keyword arguments from plain values (the Python API's sweep options), each checked now:
+    the seed, the scheduler address, the workers (at most the cores without a scheduler), the timeout."""
+    scheduler = _check_scheduler(scheduler)
+    return {"store": store, "seed": _check_seed(seed), "scheduler": scheduler,
+            "n_workers": _check_workers(workers, scheduler), "connect_timeout": _check_connect_timeout(connect_timeout),
+            "quiet": bool(quiet), "argv": argv}

@@ -1,0 +1,61 @@
+"""`twolayer claims`: list, run with stored cells and reports, reproduce, one-line errors (issue 13)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conjecture.command_line import main
+
+
+def test_list_json(capsys):
+    assert main(["claims", "list", "--json"]) == 0
+    names = {c["name"] for c in json.loads(capsys.readouterr().out)["claims"]}
+    assert names == {"memorization", "ntk-memorization", "condensation"}
+    assert main(["claims"]) == 0
+    assert "arXiv:2006.02855" in capsys.readouterr().out
+
+
+def test_run_memorization_store_report_reproduce(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["claims", "run", "memorization", "--n", "12,30", "--d", "2,3", "--store", "st", "--workers", "0",
+                 "--quiet", "--out", "out", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["cells"] == 8 and out["verdicts"].get("fails") is None
+    assert all(r["values"]["labels_reproduced"] == r["n"] for r in out["rows"])
+    assert (tmp_path / "out" / "latest" / "report.html").exists()
+    assert main(["reproduce", "out/latest/report.json", "--store", "st"]) == 0
+    assert "MATCH" in capsys.readouterr().out
+
+
+def test_run_condensation_small(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["claims", "run", "condensation", "--activation", "tanh", "--d", "2", "--init-scale", "0.005",
+                 "--seeds", "2", "--steps", "200", "--store", "st", "--workers", "0", "--quiet", "--out", "o",
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["cells"] == 2 and len(out["findings"]) == 1
+    assert out["findings"][0]["verdict"] in ("SUPPORTED", "NOT SUPPORTED")
+    assert main(["reproduce", "o/latest/report.json", "--store", "st"]) == 0
+
+
+@pytest.mark.parametrize("argv,name", [
+    (["claims", "run", "nosuch"], "name"),
+    (["claims", "run", "memorization", "--n", "0"], "n"),
+    (["claims", "run", "memorization", "--n", "x"], "n"),
+    (["claims", "run", "memorization", "--d", "1000"], "d"),
+    (["claims", "run", "memorization", "--construction", "sigmoid"], "construction"),
+    (["claims", "run", "memorization", "--steps", "10"], "steps"),
+    (["claims", "run", "condensation", "--activation", "relu"], "activation"),
+    (["claims", "run", "condensation", "--init-scale", "nan"], "init-scale"),
+    (["claims", "run", "condensation", "--seeds", "1000"], "seeds"),
+    (["claims", "run", "condensation", "--optimizer", "sgd"], "optimizer"),
+    (["claims", "run", "condensation", "--construction", "relu"], "construction"),
+])
+def test_bad_input_one_line_exit_2(argv, name, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv + ["--store", "st"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"argument {name}" in err
+    assert not (tmp_path / "claims_out").exists()

@@ -1,0 +1,109 @@
+"""The trust-region phase of the frame search and its rotation-free Hessian, against known optima."""
+
+import numpy as np
+import pytest
+
+from conjecture.cost import ReducedCost
+from conjecture.frames import random_frames
+from conjecture.manifold import SphereProduct
+from conjecture.refine import refine
+from theory.etf_values import etf_values
+from theory.regimes import regime_summary
+
+
+def test_horizontal_projection_removes_rotations_only():
+    rng = np.random.default_rng(0)
+    man = SphereProduct(6, 4)
+    x = man.random(rng, 3)
+    proj = man.horizontal(x)
+    a = rng.standard_normal((3, 4, 4))
+    rot = x @ np.swapaxes(a - np.swapaxes(a, -1, -2), -1, -2)  # x A^T, A skew: tangent to the orbit
+    v = man.project(x, rng.standard_normal(x.shape))
+    h = proj(v)
+    assert man.norm(proj(rot)).max() < 1e-13 * man.norm(rot).min()
+    assert np.abs(proj(h) - h).max() < 1e-13  # a projection
+    assert np.abs(man.inner(h, rot)).max() < 1e-13  # orthogonal to the orbit
+    assert np.abs(np.sum(h * x, axis=-1)).max() < 1e-14  # still tangent to the spheres
+    assert np.allclose(proj(v[1:], np.array([1, 2])), h[1:], atol=1e-15)  # the row-subset form agrees
+
+
+@pytest.mark.parametrize("M,d", [(8, 7), (6, 6)])
+def test_search_converges_fully_to_etf(M, d):
+    # M <= d + 1: the simplex ETF value is the known optimum (theory.etf_values); every start must reach
+    # ||grad|| <= gtol (the trust-region phase converges quadratically), the best one the ETF value
+    s = regime_summary("I", "relu", d, abar=1.0)
+    res = refine(ReducedCost(s), random_frames(np.random.default_rng(M + d), 8, M, d), gtol=1e-10, max_iter=300)
+    ev = etf_values("relu", M, d, dps=20)
+    etf = float(ev.ltilde_star / ev.abar**2)
+    assert np.all(res.converged) and np.all(res.grad_norms <= 1e-10)
+    # float64 F carries ~1e-16 C rounding; at ||grad|| <= 1e-10 the value error is ~1e-20: 1e-13 C is safe
+    assert abs(res.values.min() - etf) < 1e-13 * s.constant()
+
+
+def test_nonneg_search_reaches_etf_value():
+    # beta >= 0 has no Hessian here (L-BFGS only); the ETF's optimal beta is positive, so F_+ = F at the ETF
+    M, d = 4, 3
+    s = regime_summary("I", "relu", d, abar=1.0)
+    res = refine(ReducedCost(s, "nonneg"), random_frames(np.random.default_rng(2), 16, M, d))
+    ev = etf_values("relu", M, d, dps=20)
+    assert abs(res.values.min() - float(ev.ltilde_star / ev.abar**2)) < 1e-12 * s.constant()
+
+
+def test_principal_axes_projection_matches_horizontal():
+    # in principal axes (x U, diagonal Gram) the two-product projection is the general one, rotated by U
+    rng = np.random.default_rng(1)
+    man = SphereProduct(7, 5)
+    x = man.random(rng, 3)
+    v = man.project(x, rng.standard_normal(x.shape))
+    U, lam = man.principal_axes(x)
+    xr, vr = x @ U, v @ U
+    assert np.allclose(np.swapaxes(xr, -1, -2) @ xr, lam[:, None, :] * np.eye(5), atol=1e-13)
+    h = man.horizontal_principal(xr, man.horizontal_scale(lam), vr)
+    assert np.allclose(h @ np.swapaxes(U, -1, -2), man.horizontal(x)(v), atol=1e-13)
+
+
+def test_hessian_data_rows_and_rotation():
+    # gathered rows, overwritten rows and the rotated representative (regime I: Hess at x U is Hess at x, rotated)
+    s = regime_summary("I", "relu", 5, abar=1.0)
+    cost = ReducedCost(s)
+    rng = np.random.default_rng(2)
+    man = SphereProduct(6, 5)
+    x = man.random(rng, 4)
+    xi = man.project(x, rng.standard_normal(x.shape))
+    ev, data = cost.evaluate_with_hessian(x.copy())
+    full = data.apply(xi)
+    _, hess = cost.hessian_operator(x)
+    assert np.allclose(hess(xi[[1, 3]], np.array([1, 3])), full[[1, 3]], atol=1e-15)
+    sub = data.take(np.array([2]))
+    assert np.allclose(sub.apply(xi[[2]]), full[[2]], atol=1e-15)
+    data.put(np.array([0]), sub)  # start 0 now holds start 2's data
+    assert np.allclose(data.apply(xi[[2, 1, 2, 3]])[0], full[2], atol=1e-15)
+    ev, data = cost.evaluate_with_hessian(x.copy())
+    U, _ = man.principal_axes(x)
+    data.rotate(np.arange(4), U)
+    _, hess_rot = cost.hessian_operator(x @ U)
+    assert np.allclose(data.apply(xi @ U), hess_rot(xi @ U), atol=1e-13)
+    assert np.allclose(data.apply(xi @ U), full @ U, atol=1e-13)
+
+
+def test_dpotri_inverse_matches_linalg_inv():
+    from conjecture.cost import _POTRI_MIN, _cholesky_inverse
+    rng = np.random.default_rng(3)
+    for m in (_POTRI_MIN - 1, _POTRI_MIN, 40):
+        a = rng.standard_normal((3, m, m))
+        K = a @ np.swapaxes(a, -1, -2) + m * np.eye(m)
+        assert np.allclose(_cholesky_inverse(np.linalg.cholesky(K)), np.linalg.inv(K), rtol=0, atol=1e-13)
+
+
+def test_projected_search_reaches_etf_at_d24():
+    # d >= PROJECT_MIN_D: the orbit-projected trust regions (principal-axes frames) reach the ETF value at M = d + 1
+    from conjecture.refine import PROJECT_MIN_D
+    d = PROJECT_MIN_D
+    M = d + 1
+    s = regime_summary("I", "relu", d, abar=1.0)
+    res = refine(ReducedCost(s), random_frames(np.random.default_rng(4), 4, M, d), gtol=1e-10, max_iter=300)
+    ev = etf_values("relu", M, d, dps=20)
+    assert np.all(res.converged)
+    assert abs(res.values.min() - float(ev.ltilde_star / ev.abar**2)) < 1e-13 * s.constant()
+    G = res.points[res.best] @ res.points[res.best].T
+    assert np.allclose(G[~np.eye(M, dtype=bool)], -1 / (M - 1), atol=1e-6)
