@@ -40,8 +40,8 @@ d = 1), h = sum_k h_k G_k. Verified: (a) h_k >= 0 for k >= 1 (exactly), so every
 (Schoenberg); (b) kappa(t) - h(t) >= -delta for every t in [-1, 1], by adaptive bisection of theta in [0, pi]
 with four interval enclosures per piece (direct; mean value from either end; second order about the midpoint,
 minimising the quadratic minorant exactly when kappa'' - h'' > 0); (c) A = h_0 - delta + (kappa(1) - h(1) + delta)/M
-> 0, computed exactly. Then for every frame and every beta >= 0, with s = sum beta (h - delta <= kappa, beta_j beta_l >= 0,
-sum beta_j^2 >= s^2/M):
+> 0, computed exactly. Then for every frame and every beta >= 0, with s = sum beta (h - delta <= kappa,
+beta_j beta_l >= 0, sum beta_j^2 >= s^2/M):
     beta^T K beta >= (kappa(1) - h(1) + delta) sum beta_j^2 + sum_(j,l) beta_j beta_l (h(rho_jl) - delta) >= A s^2,
 so Ltilde >= C - 2 b s + A s^2 >= C - b^2/A (regime I, b = abar c_d), while the ETF attains C - b^2/Q. Hence
     min_(beta >= 0, V) Ltilde >= F_ETF - gap C,   gap = c_d (Q - A)/(A Q),
@@ -208,7 +208,7 @@ class CertificateCheck:
 
     def __repr__(self) -> str:
         c = self.counts
-        head = (f"CertificateCheck(report {self.report_id or '?'}: {len(self.entries)} claims, {c['confirmed']} "
+        head = (f"CertificateCheck(report {self.report_id or '?'}: {len(self.entries)} claim{'' if len(self.entries) == 1 else 's'}, {c['confirmed']} "
                 f"confirmed, {c['failed']} failed, {c['not checkable']} not checkable; {self.seconds:.2f} s; "
                 f"{self.path})")
         rows = [f"  {'M':>3} {'d':>3}  {'claim':8} {'stated':8} {'re-verified':14} {'s':>6}  detail"]
@@ -642,7 +642,8 @@ def _prove_kernel_above(kern: _Kernel, mono: list[Fraction], delta: Fraction) ->
             continue
         if depth >= MAX_DEPTH or count >= MAX_INTERVALS:
             t_lo, t_hi = float(mpmath.cos(b)), float(mpmath.cos(a))
-            return False, count, deepest, f"not proved near t in [{t_lo:.6g}, {t_hi:.6g}] (lower end {float(_lo(F0)):.3g})"
+            return False, count, deepest, (f"not proved near t in [{t_lo:.6g}, {t_hi:.6g}] "
+                                           f"(lower end {float(_lo(F0)):.3g})")
         stack.append((c, b, depth + 1))
         stack.append((a, c, depth + 1))
     return True, count, deepest, ""
@@ -716,7 +717,8 @@ def _zero_loss(act: _Act, M: int, d: int, regime: str, abar: Fraction, F) -> str
     if M == 2:
         lam = act.kappa_one + act.kappa_minus_one
         if c.e == 0 and c.r * M == lam:
-            return f"F_ETF = c_d (1 - c_d M/lambda) = 0 exactly (c_d = {c.r}, lambda = {lam}) and Ltilde = E (f - g)^2 >= 0"
+            return (f"F_ETF = c_d (1 - c_d M/lambda) = 0 exactly (c_d = {c.r}, lambda = {lam}) and "
+                    "Ltilde = E (f - g)^2 >= 0")
         raise _Bad("F_ETF is not 0: c_d M != lambda exactly")
     if _positive(F) or _positive(-F):
         raise _Bad(f"F_ETF = {_str(F, 15)} is not 0")
@@ -745,7 +747,9 @@ def _check_claim(res: dict, column: str, stated: str, act: _Act, M: int, d: int,
     if why:
         return "failed", why
     if stated == "REFUTED":
-        keys = ("refutation_nonneg", "refutation_signed") if column == "beta>=0" else ("refutation_signed", "refutation_nonneg")
+        keys = ("refutation_nonneg", "refutation_signed")
+        if column == "signed":
+            keys = keys[::-1]
         tried = []
         for key in keys:
             ref = res.get(key)
@@ -809,7 +813,8 @@ def _cell_claims(cell: Any, index: int) -> list[ClaimCheck]:
         if stated not in ("PROVEN", "REFUTED"):
             continue
         t0 = time.perf_counter()
-        act_name, regime = str(params.get("activation", "relu"))[:80], str(params.get("regime", "I")).strip().upper()[:8]
+        act_name = str(params.get("activation", "relu"))[:80]
+        regime = str(params.get("regime", "I")).strip().upper()[:8]
         try:
             act = _activation(params.get("activation", "relu"))
             abar = Fraction(_float(params.get("abar", 1.0), "abar"))
@@ -820,7 +825,8 @@ def _cell_claims(cell: Any, index: int) -> list[ClaimCheck]:
             status, detail = "not checkable", str(err)
         except _Bad as err:
             status, detail = "failed", str(err)
-        out.append(ClaimCheck(M, d, column, stated, status, detail, time.perf_counter() - t0, act_name, regime, cell_id))
+        out.append(ClaimCheck(M, d, column, stated, status, detail, time.perf_counter() - t0, act_name, regime,
+                              cell_id))
     return out
 
 
@@ -842,8 +848,10 @@ def check(path) -> CertificateCheck:
     """
     file = _report_file(path)
     doc = read_bounded_json(file, "path")
-    if not (isinstance(doc, dict) and isinstance(doc.get("format"), str) and doc["format"].startswith("twolayer-report/")
-            and doc.get("kind") == "conjecture-cell" and isinstance(doc.get("cells"), list)):
+    is_report = (isinstance(doc, dict) and isinstance(doc.get("format"), str)
+                 and doc["format"].startswith("twolayer-report/") and doc.get("kind") == "conjecture-cell"
+                 and isinstance(doc.get("cells"), list))
+    if not is_report:
         raise InputError("path", "not a conjecture report (expected a twolayer-report of kind 'conjecture-cell' "
                                  "with a list of cells, as written by 'twolayer conjecture')")
     cells = doc["cells"]

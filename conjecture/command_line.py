@@ -13,6 +13,7 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from typing import NoReturn, Sequence
 
+from numerics.evidence.kind_modules import REPORT_KIND_MODULES
 from theory.cli_args import HelpFormatter
 from theory.errors import InputError
 
@@ -24,15 +25,8 @@ SUBCOMMAND_MODULES = (
     "numerics.etf_sweep_cli",
     "numerics.claims_cli",
     "conjecture.cli",
+    "conjecture.certificate_cli",
     "numerics.evidence.cli",
-)
-# Modules that register the report content of their result kinds (numerics.evidence.reports.kinds), so that
-# `store report` and `reproduce` render every kind as its own layer declares it.
-REPORT_KIND_MODULES = (
-    "numerics.etf_report",
-    "numerics.rate_report",
-    "conjecture.report",
-    "numerics.claims_report",
 )
 
 
@@ -72,14 +66,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in SUBCOMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    return parser
+
+
+def import_report_kinds() -> None:
+    """Register every layer's report content (reports and reproduce render any kind in the store)."""
     for name in REPORT_KIND_MODULES:
         importlib.import_module(name)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "uses_reports", True):  # derive and loss write no report: they skip the report modules
+        import_report_kinds()
     try:
         return int(args.handler(args) or 0)
     except BrokenPipeError:  # an OSError, so caught first; e.g. `twolayer derive --json | head -1`: the reader has what it wanted

@@ -289,12 +289,6 @@ class HessianData:
         for a, b in zip(self.arrays, other.arrays):
             a[rows] = b
 
-    def rotate(self, rows, U: np.ndarray) -> None:
-        """Rows ``rows`` move to the frames v U (U orthogonal, (len(rows), d, d)); valid where F(x U) = F(x) with
-        grad b = 0 (regime I): the Gram-matrix quantities stay, the row vectors rotate."""
-        for k in (0, 5):
-            self.arrays[k][rows] = self.arrays[k][rows] @ U
-
     def apply(self, xi: np.ndarray) -> np.ndarray:
         v, inv, kp, kb, a, avb, bg, rad, bet = self.arrays
         xv = xi @ np.swapaxes(v, -1, -2)

@@ -91,25 +91,3 @@ class SphereProduct:
             a = (c - np.swapaxes(c, -1, -2)) * sc  # U^T A U
             return v - xu @ np.swapaxes(a, -1, -2) @ ut
         return proj
-
-    @staticmethod
-    def principal_axes(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """U (B, d, d) orthogonal and lambda (B, d) with x^T x = U diag(lambda) U^T: the frame x U has a diagonal
-        d x d Gram, where ``horizontal_principal`` projects with two products instead of four."""
-        lam, U = np.linalg.eigh(np.swapaxes(x, -1, -2) @ x)
-        return U, lam
-
-    @staticmethod
-    def horizontal_scale(lam: np.ndarray) -> np.ndarray:
-        """1 / (lambda_a + lambda_b), 0 where the sum is ~0 (directions that rotate nothing); (B, d, d)."""
-        den = lam[..., :, None] + lam[..., None, :]
-        keep = den > 1e-12 * np.max(lam, axis=-1)[..., None, None]
-        return np.where(keep, 1.0 / np.where(keep, den, 1.0), 0.0)
-
-    @staticmethod
-    def horizontal_principal(x: np.ndarray, scale: np.ndarray, v: np.ndarray) -> np.ndarray:
-        """``horizontal(x)(v)`` for a frame x whose Gram x^T x is diagonal, with scale = horizontal_scale(lambda):
-        A = (C - C^T) / (lambda_a + lambda_b) with C = v^T x, and v - x A^T."""
-        c = np.swapaxes(v, -1, -2) @ x
-        return v - x @ ((np.swapaxes(c, -1, -2) - c) * scale)
-

@@ -4,11 +4,10 @@ Phase 1, L-BFGS: each start keeps its own memory of the last ``memory`` pairs (s
 projection; the two-loop recursion, the Armijo backtracking line search and the stopping test act per start.
 Phase 2, trust regions (signed beta, where the cost has an analytic Hessian): a start whose gradient has fallen
 below SWITCH_RTOL times its initial norm (SWITCH_RTOL = 1: every start, at once) continues with the Riemannian
-trust-region method, truncated CG (Steihaug-Toint) on the exact Hessian (restricted to the complement of the
-rotation orbit, F(x Q) = F(x), in regime I from d = PROJECT_MIN_D on), batched over the starts still in CG. Each
-start keeps the Hessian data of the evaluation that accepted its point (one cost evaluation per iteration), and
-an accepted frame is replaced by its principal-axes representative x U (x^T x = U diag U^T, same F), where the
-orbit projection takes two matrix products. It follows negative curvature out of the
+trust-region method, truncated CG (Steihaug-Toint) on the exact Hessian (in regime I, where F(x Q) = F(x), made
+positive along the rotation orbit by a term that vanishes on the orbit's orthogonal complement), batched over the
+starts still in CG. Each start keeps the Hessian data of the evaluation that accepted its point (one cost
+evaluation per iteration). It follows negative curvature out of the
 saddle regions where L-BFGS crawls (M > d + 1) and converges quadratically to ||grad|| <= gtol where L-BFGS is
 linear. Measured (benchmarks/bench_search.py, 16 starts): trust regions from the start beat L-BFGS first and
 trust regions after ||grad|| <= 1e-1 or 1e-2 ||grad_0|| in time and in the fraction reaching the best F at
@@ -54,16 +53,16 @@ TR_ACCEPT = 0.1
 TR_KAPPA = 0.1
 # rho's numerator and denominator get RHO_REG eps max(1, |F|) added: at the float64 floor of F both are noise.
 RHO_REG = 1e3
-# The Hessian is restricted to the complement of the rotation orbit (regime I) from d = PROJECT_MIN_D on. Measured
-# (16 Haar starts, Hessian products per start, projected / not): (32, 31) 55 / 657, (64, 63) 75 / 1650 (CG wanders
-# into the orbit's O(||grad||) curvature), while (5, 4), (8, 7), (16, 15), (16, 8) need the same products either way
-# and the d x d eigendecomposition and the projection then only cost time (35-40% at d <= 15).
-PROJECT_MIN_D = 24
+# Regime I: the model's Hessian gets mu T T^* added along the rotation orbit (``_Model``), mu = ORBIT_STIFFNESS
+# mean_j |<egrad_j, v_j>|. Without it CG wanders into the orbit's O(||grad||) curvature (Hessian products per start,
+# 16 Haar starts: (32, 31) 657, (64, 63) 1650); with it, (32, 31) 58, (64, 63) 80, as few as with the exact
+# projection onto the orbit's complement, which costs a d x d eigendecomposition per iteration and more products
+# per CG step (30% slower at (64, 63)); stiffness 0.15 and 1.5 need the same products as 0.5.
+ORBIT_STIFFNESS = 0.5
 # A start stops when its radius falls below TR_MIN_RADIUS (the step no longer changes the point in float64).
 TR_MIN_RADIUS = 1e-13
 
 _CONTROLLER = None
-_KN = {'mode': 'principal', 'c': 1.0}
 def _single_thread_blas():
     """A context with BLAS on one thread (the threadpoolctl controller is built once: 0.02 ms per use, not 0.4)."""
     global _CONTROLLER
@@ -225,21 +224,20 @@ def _lbfgs(cost: ReducedCost, man: SphereProduct, st: _State, tol: np.ndarray, m
 
 
 class _Model:
-    """The quadratic model's Hessian at the starts of one trust-region iteration: Hess F, followed by the
-    projection off the rotation orbit when ``scale`` is given (frames in principal axes, diagonal Gram)."""
+    """The quadratic model's Hessian at the starts of one trust-region iteration: Hess F, plus (where F(x Q) = F(x))
+    the orbit stiffener mu T T^* with T A = x A^T (A skew) and T^* v = skew(v^T x), i.e.
+    v -> mu x (x^T v - v^T x) added. T^* vanishes on horizontal vectors (x^T v symmetric), so the model is unchanged
+    there; along the orbit, where Hess F has only O(||grad||) curvature of either sign, it adds about
+    mu (lambda_a + lambda_b), lambda = eig(x^T x)."""
 
-    def __init__(self, data: HessianData, x: np.ndarray, scale: np.ndarray | None, mu: np.ndarray | None = None):
-        self.data, self.x, self.scale, self.mu = data, x, scale, mu
+    def __init__(self, data: HessianData, x: np.ndarray, mu: np.ndarray | None):
+        self.data, self.x, self.mu = data, x, mu
 
     def take(self, rows: np.ndarray) -> "_Model":
-        return _Model(self.data.take(rows), self.x[rows], None if self.scale is None else self.scale[rows],
-                      None if self.mu is None else self.mu[rows])
-
-    def project(self, v: np.ndarray) -> np.ndarray:
-        return v if self.scale is None else SphereProduct.horizontal_principal(self.x, self.scale, v)
+        return _Model(self.data.take(rows), self.x[rows], None if self.mu is None else self.mu[rows])
 
     def __call__(self, v: np.ndarray) -> np.ndarray:
-        h = self.project(self.data.apply(v))
+        h = self.data.apply(v)
         if self.mu is not None:
             c = np.swapaxes(v, -1, -2) @ self.x
             h += (self.x @ (np.swapaxes(c, -1, -2) - c)) * self.mu[:, None, None]
@@ -306,8 +304,8 @@ def _trust_regions(cost: ReducedCost, man: SphereProduct, st: _State, todo: np.n
     """Riemannian trust regions with the exact Hessian until ||grad|| <= gtol, a stall, a collapsed radius or max_iter.
 
     The Hessian data of every start is kept from the evaluation that accepted its point (``data``: at st.x, or
-    None to evaluate it here). Where F(x Q) = F(x), each accepted frame is replaced by its principal-axes
-    representative x U (same F, gradient g U), whose diagonal Gram makes the orbit projection two products."""
+    None to evaluate it here). Where F(x Q) = F(x) (regime I), the model carries the orbit stiffener (``_Model``)
+    with mu = ORBIT_STIFFNESS mean_j |<egrad_j, v_j>| (the Weingarten scale of the Hessian, no extra work)."""
     B = st.x.shape[0]
     if not np.any(todo):
         return
@@ -321,27 +319,12 @@ def _trust_regions(cost: ReducedCost, man: SphereProduct, st: _State, todo: np.n
     active = todo.copy()
     eps = np.finfo(float).eps
     # F(x Q) = F(x) for every orthogonal Q when b is constant (regime I); otherwise only a subgroup fixes F
-    project = man.d >= _KN.get('mind', PROJECT_MIN_D) and not np.any(data.arrays[6])
-    penal = project and _KN['mode'] == 'penalty'
-    if penal:
-        project = False
-    scale = np.zeros((B, man.d, man.d)) if project else None
-
-    def to_principal(rows: np.ndarray) -> None:
-        U, lam = man.principal_axes(st.x[rows])
-        st.x[rows] = st.x[rows] @ U
-        st.g[rows] = st.g[rows] @ U
-        data.rotate(rows, U)
-        scale[rows] = man.horizontal_scale(lam)
-
-    if project:
-        to_principal(np.flatnonzero(active))
+    stiffen = not np.any(data.arrays[6])
     while np.any(active):
         idx = np.flatnonzero(active)
         x, g, gn, f = st.x[idx], st.g[idx], st.gn[idx], st.f[idx]
-        mu = _KN['c'] * np.mean(np.abs(data.arrays[7][idx]), axis=(1, 2)) / 2 if penal else None
-        model = _Model(data.take(idx), x, None if scale is None else scale[idx], mu)
-        g = model.project(g)
+        mu = ORBIT_STIFFNESS * np.mean(np.abs(data.arrays[7][idx]), axis=(1, 2)) if stiffen else None
+        model = _Model(data if idx.size == B else data.take(idx), x, mu)
         eta, heta, edge = _tcg(model, man, g, gn, radius[idx], np.minimum(gn / gn0[idx], TR_KAPPA))
         mval = man.inner(g, eta) + 0.5 * man.inner(eta, heta)
         poor = ~(mval < 0)
@@ -370,8 +353,6 @@ def _trust_regions(cost: ReducedCost, man: SphereProduct, st: _State, todo: np.n
             stalled[rows] = np.where(gain <= STALL_RTOL * np.abs(ev.value[acc]) + 1e-300, stalled[rows] + 1, 0)
             st.accept(rows, x_new[acc], _take(ev, acc), man.norm(ev.gradient[acc]))
             data.put(rows, cost._hessian_data(x_new[acc], ev.beta[acc], tuple(q[acc] for q in parts)))
-            if project:
-                to_principal(rows)
         st.iters[idx] += 1
         active[idx] = ((st.gn[idx] > gtol) & (st.iters[idx] < max_iter) & (radius[idx] > TR_MIN_RADIUS)
                        & (stalled[idx] < STALL_ITERS))

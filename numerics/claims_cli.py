@@ -29,13 +29,15 @@ OPTIONS = (
     ("--init-scale", "init_scale", "condensation: standard deviations of the initial parameters (comma list)"),
     ("--steps", "steps", "condensation: full-batch training steps"),
     ("--optimizer", "optimizer", "condensation: adam and/or gd (comma list)"),
+    ("--checkpoint", "checkpoint", "condensation: modal (the count held at most checkpoints) or preactivation "
+                                   "(stop when max |w.x + b| reaches 1)"),
 )
 DEFAULTS = {
     "memorization": {"construction": "threshold,relu", "n": "10,100,1000,10000", "d": "2,5,10", "seeds": "1"},
     "ntk-memorization": {"features": "ntk,rf", "n": "100,200,400", "d": "4,8,16", "eps": "0.3,0.1,0.03,0.01",
                          "seeds": "5"},
     "condensation": {"activation": "tanh,xtanh,x2tanh,sigmoid,softplus", "d": "1,5", "init_scale": "0.005,0.5",
-                     "seeds": "5", "steps": "1000", "optimizer": "adam"},
+                     "seeds": "5", "steps": "1000", "optimizer": "adam", "checkpoint": "modal"},
 }
 
 

@@ -42,7 +42,12 @@ OPTIMIZERS = ("adam", "gd")
 DEFAULT_LR = {"adam": 1e-4, "gd": 1e-2}
 # Floats after thousands of training steps: BLAS summation order may differ between machines.
 FLOAT_DIGITS = 6
-KEYS = {"activation", "d", "init_scale", "optimizer", "steps", "lr", "replicate"}
+KEYS = {"activation", "d", "init_scale", "optimizer", "steps", "lr", "replicate", "checkpoint"}
+CHECKPOINTS = ("modal", "preactivation")
+# checkpoint "preactivation": stop when the largest |w_j . x_k + b_j| reaches this (sigma no longer ~ its
+# leading Taylor term); "large" neurons: norm at least LARGE_FRACTION of the largest.
+STOP_PREACTIVATION = 1.0
+LARGE_FRACTION = 0.1
 
 
 def _check(params: dict):
@@ -56,11 +61,14 @@ def _check(params: dict):
     opt = params.get("optimizer", "adam")
     if opt not in OPTIMIZERS:
         raise InputError("optimizer", f"expected one of {', '.join(OPTIMIZERS)}", got=opt)
+    ck = params.get("checkpoint", "modal")
+    if ck not in CHECKPOINTS:
+        raise InputError("checkpoint", f"expected one of {', '.join(CHECKPOINTS)}", got=ck)
     scale, lr = params.get("init_scale"), params.get("lr", DEFAULT_LR[opt])
     for name, v in (("init_scale", scale), ("lr", lr)):
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not 0 < v <= 10:
             raise InputError(name, "expected a number in (0, 10]", got=v)
-    return act, d, float(scale), opt, steps, float(lr)
+    return act, d, float(scale), opt, steps, float(lr), ck
 
 
 def training_data(rng: np.random.Generator, d: int) -> tuple[np.ndarray, np.ndarray]:
@@ -75,19 +83,27 @@ def _angles(found, predicted) -> list[float]:
 
 def condensation_cell(params: dict, seed: int) -> dict:
     """Train, count and compare (see the module docstring)."""
-    act, d, scale, opt, steps, lr = _check(params)
+    act, d, scale, opt, steps, lr, ck = _check(params)
     mult = multiplicity(act.name)
     p = mult.p
     rng = np.random.default_rng(seed)
     X, y = training_data(rng, d)
     p0 = init_params(rng, d, WIDTH, scale)
-    run = train(p0, X, y, act, steps=steps, lr=lr, optimizer=opt, record=10)
+    run = train(p0, X, y, act, steps=steps, lr=lr, optimizer=opt, record=10,
+                stop_preactivation=STOP_PREACTIVATION if ck == "preactivation" else None)
     counts = [count_orientations(q.input_weights()) for q in run.params]
-    # the count held at most of the recorded checkpoints after step 0 (ties: the smaller count)
-    along = [(c.lines, c.orientations) for c in counts[1:]]
+    # the count held at most of the recorded checkpoints after step 0 (ties: the smaller count), or the
+    # count at the end of the small pre-activation stage (the last recorded step)
+    along = [(c.lines, c.orientations) for c in counts[1:]] or [(counts[0].lines, counts[0].orientations)]
     modal = min(set(along), key=lambda lo: (-along.count(lo), lo))
-    at = max(i for i, c in enumerate(counts) if i > 0 and (c.lines, c.orientations) == modal)
+    if ck == "preactivation":
+        at = len(counts) - 1
+    else:
+        at = max((i for i, c in enumerate(counts) if i > 0 and (c.lines, c.orientations) == modal), default=0)
     last = counts[at]
+    V = run.params[at].input_weights()
+    norms = np.linalg.norm(V, axis=1)
+    large = count_orientations(V[norms >= LARGE_FRACTION * norms.max()])
     f0 = act.value(X @ p0.W.T + p0.b) @ p0.a
     r0 = y - f0
     predicted, sign_pred = [], []
@@ -98,6 +114,7 @@ def condensation_cell(params: dict, seed: int) -> dict:
     elif d == 1:
         predicted = [np.array([s, 1.0]) for s in one_d_roots(X[:, 0], r0, p)]
     angles = _angles(last.line_directions, predicted)
+    angles_large = _angles(large.line_directions[:1], predicted)
     theta0, theta1 = p0.input_weights(), run.params[-1].input_weights()
     values = {
         "p": p, "bound_orientations": 2 * p, "lines": last.lines, "orientations": last.orientations,
@@ -108,13 +125,19 @@ def condensation_cell(params: dict, seed: int) -> dict:
         "recorded_steps": list(run.steps),
         "loss_initial": run.losses[0], "loss_final": run.losses[-1],
         "weight_growth": float(np.linalg.norm(theta1) / np.linalg.norm(theta0)),
-        "predicted_lines": len(predicted),
+        "predicted_lines": len(predicted), "checkpoint": ck, "checkpoint_step": run.steps[at],
+        "stopped_at_preactivation": ck == "preactivation" and run.steps[-1] < steps,
+        "large_neurons": int(np.sum(norms >= LARGE_FRACTION * norms.max())),
+        "lines_large": large.lines, "orientations_large": large.orientations,
+        "angle_largest_line_large_deg": angles_large[0] if angles_large else None,
         "angle_largest_line_deg": angles[0] if angles else None,
         "angle_max_deg": max(angles) if angles else None,
     }
     if sign_pred and opt == "adam":
         values["angle_largest_line_to_signD_deg"] = _angles(last.line_directions[:1], sign_pred)[0]
     verdict = "within-bound" if last.orientations <= 2 * p and last.lines <= p else "exceeds-bound"
+    values["verdict_large"] = ("within-bound" if large.orientations <= 2 * p and large.lines <= p
+                               else "exceeds-bound")
     return {"verdict": verdict, "values": values, "precision_digits": FLOAT_DIGITS,
             "multiplicity": {"p": p, "derivative": mult.derivative, "reason": mult.reason},
             "source": "Zhou et al. arXiv:2105.11686 setting; theory.condensation (prediction); numerics.orientations (count)"}
@@ -135,8 +158,12 @@ def cells_from_options(opt: dict) -> list[dict]:
     opts = [o.strip() for o in str(opt["optimizer"]).split(",")]
     if any(o not in OPTIMIZERS for o in opts):
         raise InputError("optimizer", f"expected a comma list of {', '.join(OPTIMIZERS)}", got=opt["optimizer"])
+    ck = str(opt.get("checkpoint", "modal")).strip()
+    if ck not in CHECKPOINTS:
+        raise InputError("checkpoint", f"expected one of {', '.join(CHECKPOINTS)}", got=opt.get("checkpoint"))
+    extra = {} if ck == "modal" else {"checkpoint": ck}
     return [{"activation": a, "d": d, "init_scale": s, "optimizer": o, "steps": steps, "lr": DEFAULT_LR[o],
-             "replicate": k} for a in names for d in ds for s in scales for o in dict.fromkeys(opts)
+             "replicate": k, **extra} for a in names for d in ds for s in scales for o in dict.fromkeys(opts)
             for k in range(seeds)]
 
 

@@ -86,4 +86,4 @@ def register(subparsers) -> None:
     add_json_flag(p)
     for flag in REMOVED_FLAGS:
         p.add_argument(flag, action=_Removed, help=argparse.SUPPRESS)
-    p.set_defaults(handler=_loss_handler)
+    p.set_defaults(handler=_loss_handler, uses_reports=False)

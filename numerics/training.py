@@ -82,8 +82,10 @@ def taylor_slopes(p: Params, X, y, act, rng, hs=(1e-2, 5e-3, 2.5e-3, 1.25e-3)) -
 
 
 def train(p: Params, X: np.ndarray, y: np.ndarray, act, *, steps: int, lr: float, optimizer: str = "adam",
-          record: int = 10) -> TrainingRun:
-    """Full-batch training from ``p``; parameters recorded at ``record`` evenly spaced steps (and step 0)."""
+          record: int = 10, stop_preactivation: float | None = None) -> TrainingRun:
+    """Full-batch training from ``p``; parameters recorded at ``record`` evenly spaced steps (and step 0).
+    With ``stop_preactivation`` = c, training stops at the first step t >= 1 where max_{j,k} |w_j . x_k + b_j|
+    >= c, which is then recorded as the last step (the end of the small pre-activation stage)."""
     m, d = p.W.shape
     theta = p.flat().copy()
     mom = np.zeros_like(theta)
@@ -93,11 +95,13 @@ def train(p: Params, X: np.ndarray, y: np.ndarray, act, *, steps: int, lr: float
     for t in range(steps + 1):
         cur = Params.unflat(theta, m, d)
         L, g = loss_and_grad(cur, X, y, act)
-        if t in marks:
+        stop = (stop_preactivation is not None and t >= 1
+                and float(np.abs(X @ cur.W.T + cur.b).max()) >= stop_preactivation)
+        if t in marks or stop:
             out_steps.append(t)
             out_params.append(Params(cur.W.copy(), cur.b.copy(), cur.a.copy()))
             out_losses.append(L)
-        if t == steps:
+        if t == steps or stop:
             break
         gv = g.flat()
         if optimizer == "gd":

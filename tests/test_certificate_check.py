@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import copy
 import doctest
 import json
 import sys
@@ -190,8 +189,11 @@ def test_cli_register_and_exit_codes(reports, tmp_path, capsys):
     assert args.handler(args) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["counts"]["confirmed"] == 2
-    bad = _tampered(reports["step"], tmp_path / "report.json", 3, 2,
-                    lambda res: [res[k].update(beta_rational=["1", "1", "1"]) for k in ("refutation_signed", "refutation_nonneg")])
+    def edit(res):
+        for key in ("refutation_signed", "refutation_nonneg"):
+            res[key]["beta_rational"] = ["1", "1", "1"]
+
+    bad = _tampered(reports["step"], tmp_path / "report.json", 3, 2, edit)
     args = parser.parse_args(["certificate", "check", str(bad)])
     assert args.handler(args) == 1 and "2 failed" in capsys.readouterr().out
     (tmp_path / "plain.json").write_text("{}")

@@ -101,3 +101,29 @@ def test_bad_params():
         condensation_cell({"activation": "relu", "d": 1, "init_scale": 0.1}, seed=0)
     with pytest.raises(InputError):
         condensation_cell({"activation": "tanh", "d": 1, "init_scale": float("nan")}, seed=0)
+
+
+def test_preactivation_checkpoint_is_the_first_crossing():
+    act = get_smooth_activation("tanh")
+    rng = np.random.default_rng(2)
+    X = rng.uniform(-4, 2, (40, 2)); y = 3.0 * X.sum(1)  # a linear target: the weights keep growing
+    p0 = init_params(rng, 2, 10, 0.05)
+    run = train(p0, X, y, act, steps=3000, lr=0.05, optimizer="gd", record=4, stop_preactivation=1.0)
+    t = run.steps[-1]
+    assert 1 <= t < 3000
+    pre = lambda q: float(np.abs(X @ q.W.T + q.b).max())  # noqa: E731
+    assert pre(run.params[-1]) >= 1.0
+    before = train(p0, X, y, act, steps=t - 1, lr=0.05, optimizer="gd", record=1)
+    assert pre(before.params[-1]) < 1.0  # the step before the recorded one had not crossed yet
+
+
+def test_condensation_cell_preactivation_counts_large_neurons():
+    r = condensation_cell({"activation": "tanh", "d": 1, "init_scale": 0.005, "optimizer": "gd", "steps": 300,
+                           "lr": 0.05, "checkpoint": "preactivation"}, seed=3)
+    v = r["values"]
+    assert v["checkpoint"] == "preactivation" and v["checkpoint_step"] <= 300
+    assert 1 <= v["large_neurons"] <= 50 and v["orientations_large"] <= v["large_neurons"]
+    assert v["verdict_large"] == ("within-bound" if v["orientations_large"] <= 2 and v["lines_large"] <= 1
+                                  else "exceeds-bound")
+    with pytest.raises(InputError):
+        condensation_cell({"activation": "tanh", "d": 1, "init_scale": 0.1, "checkpoint": "late"}, seed=0)

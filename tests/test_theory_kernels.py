@@ -165,3 +165,22 @@ def test_combine_shortcut_returns_simplify_fixed_point():
     for n in range(4):
         for e in (arccos_kernel(n), arccos_kernel_derivative(n)):
             assert sp.simplify(e) == e, n
+
+
+def _half_line_moment(m: int):
+    """E[max(g, 0)^m] for g ~ N(0, 1) by the recursion m_k = (k - 1) m_{k-2}, m_0 = 1/2, m_1 = 1/sqrt(2 pi)."""
+    if m == 0:
+        return sp.Rational(1, 2)
+    if m == 1:
+        return 1 / sp.sqrt(2 * sp.pi)
+    return (m - 1) * _half_line_moment(m - 2)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3])
+def test_relu_power_hermite_coefficients_equal_the_half_line_moment_sums(n):
+    from theory.activations import T, _relu_power_gaussian_hermite
+
+    for k in range(13):
+        coeffs = sp.Poly(sp.hermite_prob(k, T), T).all_coeffs()[::-1]
+        reference = sum(c * _half_line_moment(n + i) for i, c in enumerate(coeffs) if c != 0)
+        assert sp.simplify(_relu_power_gaussian_hermite(n, k) - reference) == 0, (n, k)

@@ -239,7 +239,7 @@ def test_help_shows_the_defaults(capsys):
 
 def test_the_dispatcher_registers_the_verify_report_kinds():
     """`twolayer store report` builds the same parser: the verify kinds' content is registered there too."""
-    code = ("import conjecture.command_line as c; c.build_parser(); "
+    code = ("import conjecture.command_line as c; c.build_parser(); c.import_report_kinds(); "
             "from numerics.evidence.reports.kinds import registered_report_kinds as r; print(','.join(r()))")
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
                           timeout=SUBPROCESS_TIMEOUT_S)

@@ -40,21 +40,22 @@ _FRACTION = re.compile(r"([+-]?)([0-9]+)/([+-]?)([0-9]+)")
 
 
 @lru_cache(maxsize=None)
-def _half_line_moment(m: int) -> sp.Expr:
-    """int_0^inf t^m phi(t) dt: 1/2, 1/sqrt(2 pi), then (m-1) times the value at m-2 (integration by parts)."""
-    if m == 0:
-        return sp.Rational(1, 2)
-    if m == 1:
-        return 1 / sp.sqrt(2 * sp.pi)
-    return (m - 1) * _half_line_moment(m - 2)
-
-
 @lru_cache(maxsize=None)
 def _relu_power_gaussian_hermite(n: int, k: int) -> sp.Expr:
     """E[relu(g)^n He_k(g)] for g ~ N(0, 1), exact (He_k expanded, half-line Gaussian moments)."""
+    # E[relu(g)^m] = (m-1)!! / 2 (m even) or (m-1)!! / sqrt(2 pi) (m odd): the sum is A/2 + B/sqrt(2 pi) with
+    # integers A, B, built directly (the same expressions, string for string, as simplify + nsimplify gave for
+    # n <= 3, k <= 40, 19x faster; tests/test_theory_kernels.py checks it against the half-line moments).
     coeffs = sp.Poly(sp.hermite_prob(k, T), T).all_coeffs()[::-1]
-    total = sum(c * _half_line_moment(n + i) for i, c in enumerate(coeffs) if c != 0)
-    return sp.nsimplify(sp.simplify(total), [sp.pi])
+    even = odd = sp.Integer(0)
+    for i, c in enumerate(coeffs):
+        if c != 0:
+            m = n + i
+            if m % 2 == 0:
+                even += c * sp.factorial2(m - 1)
+            else:
+                odd += c * sp.factorial2(m - 1)
+    return even / 2 + odd / sp.sqrt(2 * sp.pi)
 
 
 @lru_cache(maxsize=None)

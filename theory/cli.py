@@ -12,10 +12,8 @@ import os
 import sys
 import textwrap
 
-from theory.api import derive, derive_request
 from theory.cli_args import HelpFormatter, add_json_flag, print_json
-from theory.derivation import DEFAULT_TILT_NORM, MAX_D, MAX_DPS, MAX_M, MAX_ORDER, MIN_DPS
-from theory.derivation_text import NORMALISATION_NOTE
+from theory.derive_bounds import DEFAULT_TILT_NORM, MAX_D, MAX_DPS, MAX_M, MAX_ORDER, MIN_DPS, NORMALISATION_NOTE
 from theory.errors import InputError
 from theory.job_budget import add_budget_flags, print_estimate
 
@@ -50,7 +48,7 @@ def register(subparsers) -> None:
     fmt.add_argument("--latex", action="store_true",
                      help="a standalone LaTeX document (amsmath, amssymb, geometry), ready for pdflatex")
     add_budget_flags(p, allow_large=False)
-    p.set_defaults(handler=run_derive)
+    p.set_defaults(handler=run_derive, uses_reports=False)
 
 
 # ---- the command ----------------------------------------------------------------------------------------------
@@ -67,6 +65,8 @@ def _pipe_safe(write) -> None:
 
 
 def run_derive(args) -> int:
+    from theory.api import derive, derive_request
+
     for old, hint in RENAMED.items():
         if getattr(args, "renamed_" + old, None) is not None:
             raise InputError(old, f"this option was renamed: use {hint}")

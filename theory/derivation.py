@@ -22,6 +22,7 @@ from theory.errors import InputError
 from theory.etf_values import best_tilt, etf_values
 from theory.finite_n import finite_n_constants
 from theory.pair_average import pair_average, pair_average_disc
+from theory.derive_bounds import DEFAULT_TILT_NORM, MAX_D, MAX_DPS, MAX_M, MAX_ORDER, MIN_DPS  # the inputs' bounds
 from theory.kernels import SERIES_ORDER, dual_kernel, kernel_series
 from theory.sphere import sphere_average_expr, sphere_average_series, sphere_moment
 from theory.target_laws import get_law
@@ -30,12 +31,6 @@ from theory.target_laws import get_law
 # precision (about 5 s at 40 digits, 18 s at 120, 5 minutes at 250, whatever d): derive computes them at most
 # to this many digits and says so.
 LAW_QUADRATURE_DPS = 40
-# Bounds of the inputs (``twolayer derive`` parses its flags against the same numbers).
-MAX_D = 10_000
-MAX_M = 64          # the conjecture layer's bound; the finite-N pair averages grow like M^2
-MIN_DPS, MAX_DPS = 10, 500
-MAX_ORDER = 40
-DEFAULT_TILT_NORM = 0.5
 # An exact form with more decimal digits than this (numerators and denominators together) is not printed: its
 # decimal value is, with the note "exact form has N digits, omitted" (c_d at d = 10000 has thousands of digits).
 MAX_EXACT_DIGITS = 200

@@ -8,11 +8,7 @@ from __future__ import annotations
 import mpmath
 
 from theory.derivation import Derivation, Entry
-
-NORMALISATION_NOTE = ("ETF and regime II values are normalised to abar = E[a||w||^n] = 1 (a loss is Ltilde / abar^2, "
-                      "a weight beta / abar, a tilt ||m|| / abar), as in twolayer conjecture; entries marked "
-                      "'law scale' are at the entry law's own abar; entries with no mark do not depend on the law's "
-                      "scale")
+from theory.derive_bounds import NORMALISATION_NOTE
 
 
 # ---- numbers -------------------------------------------------------------------------------------------------

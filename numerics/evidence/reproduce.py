@@ -55,6 +55,7 @@ from typing import Any
 
 import mpmath
 
+from numerics.evidence.kind_modules import REPORT_KIND_MODULES  # imported before a report's counts are recomputed
 from theory.errors import InputError
 from theory.rendering import Rendered
 from numerics.evidence.provenance import canonical_json, collect_provenance, content_hash, to_jsonable
@@ -70,9 +71,6 @@ EXTRA_KINDS = {"conjecture-cell": ("conjecture.cells", "evaluate_cell")}
 DEFAULT_FLOAT_DIGITS = 12
 TIMING_KEYS = frozenset({"seconds", "elapsed", "elapsed_seconds", "wall_seconds", "time_seconds", "timing",
                          "timings", "solve_seconds", "runtime"})
-# Modules that register the report content of their kinds (numerics.evidence.reports.kinds), imported (when
-# present) before a report's verdict counts are recomputed, as `twolayer` imports them before writing one.
-REPORT_KIND_MODULES = ("numerics.etf_report", "numerics.rate_report", "conjecture.report", "numerics.claims_report")
 # The report format this module checks, and the most bytes of a report file it reads.
 REPORT_FORMAT = "twolayer-report/2"
 MAX_REPORT_BYTES = 64 * 1024 * 1024

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import io
 from collections import Counter
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.patches import Patch, Rectangle
 
 from numerics.evidence.reports.table import as_float
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not when the reports are loaded
+    from matplotlib.figure import Figure
 
 # Fixed colours per verdict (Okabe-Ito, colour-blind safe); other verdicts cycle through the rest.
 VERDICT_COLOURS = {
@@ -43,6 +43,8 @@ def _sort_key(v):
 
 
 def _png(fig: Figure) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
@@ -68,6 +70,9 @@ def verdict_map_figure(rows: Sequence[dict], x: str, y: str | None, panels: Sequ
     """Verdicts over (x, y), one panel per (panel title, verdict key), one legend naming every verdict
     shown; several cells on one grid point (another parameter varying) are labelled 'VERDICT k/n' with
     the majority verdict."""
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch, Rectangle
+
     xs = sorted({r.get(x) for r in rows}, key=_sort_key)
     ys = sorted({r.get(y) for r in rows}, key=_sort_key) if y else [None]
     verdicts = [str(r.get(key)) for r in rows for _, key in panels if r.get(key) is not None]
@@ -108,6 +113,8 @@ def value_plot_png(series: dict, *, xlabel: str, ylabel: str, title: str = "", l
                    logx: bool = False) -> bytes:
     """``series``: label -> [(x, y, error or None), ...]; error bars where given; the legend sits to the
     right of the axes so that it never covers a point."""
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(6.4, 3.4))
     ax = fig.add_subplot(1, 1, 1)
     for label, pts in series.items():
