@@ -293,7 +293,7 @@ class HessianData:
         v, inv, kp, kb, a, avb, bg, rad, bet = self.arrays
         xv = xi @ np.swapaxes(v, -1, -2)
         gdot = xv + np.swapaxes(xv, -1, -2)
-        rhs = -np.sum(a * gdot, axis=-1)  # -(K' beta)_j = -sum_l kappa'_jl rho'_jl beta_l
+        rhs = -np.einsum("...jl,...jl->...j", a, gdot)  # -(K' beta)_j = -sum_l kappa'_jl rho'_jl beta_l
         if self.summary is not None:
             rhs += np.sum(bg * xi, axis=-1)  # b'
         bet_dot = (inv @ rhs[..., None])[..., 0]
@@ -309,6 +309,6 @@ class HessianData:
             dbg = (self.summary.b_grad(plus / np.linalg.norm(plus, axis=-1, keepdims=True))
                    - self.summary.b_grad(minus / np.linalg.norm(minus, axis=-1, keepdims=True))) / (2 * h)
             de -= 2 * bet[..., None] * dbg
-        de -= np.sum(de * v, axis=-1, keepdims=True) * v
+        de -= np.einsum("...jk,...jk->...j", de, v)[..., None] * v
         de -= rad * xi
         return de

@@ -50,12 +50,12 @@ class SphereProduct:
     @staticmethod
     def inner(u: np.ndarray, v: np.ndarray) -> np.ndarray:
         """<u, v> summed over the M rows and d columns; shape (B,)."""
-        return np.sum(u * v, axis=(-1, -2))
+        return np.einsum("...ij,...ij->...", u, v)  # no temporary u * v (half the memory traffic of np.sum)
 
     @staticmethod
     def norm(u: np.ndarray) -> np.ndarray:
         """sqrt(<u, u>), shape (B,)."""
-        return np.sqrt(np.sum(u * u, axis=(-1, -2)))
+        return np.sqrt(np.einsum("...ij,...ij->...", u, u))
 
     @staticmethod
     def retract(x: np.ndarray, v: np.ndarray) -> np.ndarray:

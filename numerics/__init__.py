@@ -15,6 +15,7 @@ _EXPORTS = {
     "verify": "numerics.verify_report", "VerifyOutcome": "numerics.verify_report",
     "etf_sweep": "numerics.etf_sweep_api", "EtfSweepReport": "numerics.etf_sweep_api",
     "reproduce": "numerics.evidence.reproduce", "ResultStore": "numerics.evidence.store",
+    "run_claim": "numerics.claims_api", "ClaimRun": "numerics.claims_api", "CLAIMS": "numerics.claims",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -19,10 +19,10 @@ MAX_M, MAX_D = 200, 10_000
 MAX_CELLS = 10_000
 MAX_ACTIVATIONS = 16
 DEFAULT_TITLE = "Simplex ETF: 1^T K^-1 1 and Ltilde*, closed form vs eigen-solve"
-# Time of one cell (order of magnitude, 2 cores; benchmarks/bench_estimates.py): a fixed part plus the
-# high-precision M x M solves, ~M^3 operations at the cell's digits.
-CELL_FIXED_S = 0.5
-CELL_CUBIC_S = 1e-4
+# Time of one cell (order of magnitude, 2 cores; benchmarks/bench_estimates.py measured 2.6 ms at M = 8,
+# 10 ms at M = 32, 45 ms at M = 64 and 50 digits): a fixed part plus the certified M x M arb solve, ~M^3.
+CELL_FIXED_S = 0.01
+CELL_CUBIC_S = 1e-7
 
 
 def sweep_estimate(cells: list[dict], workers: int) -> JobEstimate:

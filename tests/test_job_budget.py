@@ -149,7 +149,11 @@ def test_conjecture_estimate_grows_with_its_arguments():
     assert two.seconds == pytest.approx(one.seconds / 2) and two.memory_bytes == 2 * one.memory_bytes
 
 
-def test_etf_sweep_and_verify_over_budget(capsys, monkeypatch, big_machine):
-    _refused(_cli(capsys, "etf-sweep", "--M", "2-200", "--d", "M-1,M", "--dps", "200"), "M", "--allow-large")
+def test_etf_sweep_and_verify_over_budget(tmp_path, capsys, monkeypatch, big_machine):
+    monkeypatch.setattr(budget, "DEFAULT_MAX_SECONDS", 1e-3)  # a tiny budget: refused before anything runs
+    store = tmp_path / "store"
+    _refused(_cli(capsys, "etf-sweep", "--M", "2-8", "--d", "M-1", "--store", str(store)), "M", "--allow-large")
+    assert not store.exists()
     monkeypatch.setattr(budget, "DEFAULT_MAX_SECONDS", 600.0)
-    _refused(_cli(capsys, "verify", "--profile", "full"), "profile", "--allow-large")
+    _refused(_cli(capsys, "verify", "--profile", "full", "--store", str(store)), "profile", "--allow-large")
+    assert not store.exists()

@@ -159,7 +159,7 @@ def test_sweep_arguments_have_connect_timeout(capsys):
     with pytest.raises(SystemExit):
         main(["etf-sweep", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "--connect-timeout SECONDS" in text and "1..600 (default 5)" in text
+    assert "--connect-timeout SECONDS" in text and "1..600 (default: 5)" in text
 
 
 def test_scheduler_address_is_bounded(tmp_path, capsys):

@@ -27,10 +27,11 @@ from theory.errors import InputError
 from theory.job_budget import JobEstimate, Part, check_budget
 from theory.rendering import Rendered
 
-# derive's hard bounds (d <= MAX_D, M <= MAX_M, dps <= MAX_DPS) keep it within seconds: measured 5-15 s on
-# 2 cores at the corners, most of it sympy; DERIVE_FIXED_S + DERIVE_DPS_S dps^2 bounds that.
-DERIVE_FIXED_S = 8.0
-DERIVE_DPS_S = 3e-5
+# derive's hard bounds (d <= MAX_D, M <= MAX_M, dps <= MAX_DPS) keep it within seconds: measured 1-1.3 s of
+# derivation plus ~2 s of imports on 2 cores, up to 5 s at the corners under load; DERIVE_FIXED_S +
+# DERIVE_DPS_S dps^2 bounds that.
+DERIVE_FIXED_S = 4.0
+DERIVE_DPS_S = 2e-5
 DERIVE_BYTES = 250 * 2**20  # peak RSS measured 130-200 MiB
 
 
