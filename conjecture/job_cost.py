@@ -21,17 +21,19 @@ from __future__ import annotations
 from theory.job_budget import JobEstimate, Part
 
 # Search: seconds per start and cost evaluation, SEARCH_EVAL_S + SEARCH_FLOP_S (M^2 d + M^3).
-SEARCH_EVAL_S = 1e-4
+SEARCH_EVAL_S = 3e-5
 SEARCH_FLOP_S = 3e-8
-# Evaluations a start at M <= d + 1 typically needs (measured 20-40); other starts may use max_iter.
-ETF_CELL_EVALUATIONS = 40
+# Evaluations a start at M <= d + 1 typically needs (trust regions: ~10-20); other starts may use max_iter.
+ETF_CELL_EVALUATIONS = 20
 # Structured frames added to --starts in every cell (orthonormal, simplex, polygon families...).
 STRUCTURED_STARTS = 16
 # Polish and Hessian in mpmath: POLISH_ENTRY_S seconds per Hessian entry at 30 digits, growing like dps^1.5.
-POLISH_ENTRY_S = 4e-3
+POLISH_ENTRY_S = 1.5e-3
 # QPs, LP certificate, SDP bounds (one per k < M): CELL_FIXED_S + CELL_PER_M_S M.
-CELL_FIXED_S = 0.5
-CELL_PER_M_S = 0.05
+CELL_FIXED_S = 0.2
+CELL_PER_M_S = 0.02
+# Once per sweep and worker: imports (cvxpy, flint) and the first compiles of kernels and SDP shapes.
+STARTUP_S = 1.5
 # Memory of a batched search: ~40 arrays of (starts, M, d) floats (L-BFGS history of 8 pairs, iterates,
 # gradients) and ~4 of (starts, M, M) (kernels and their factors).
 SEARCH_ARRAYS_MD = 40
@@ -80,4 +82,5 @@ def sweep_estimate(cells: list[dict], *, workers: int) -> JobEstimate:
         Part(peak, search / workers, "starts", f"the searches of {n} cells ({workers} at a time)"),
         Part(0.0, polish / workers, "polish-dps", "the mpmath polish and Hessians"),
         Part(0.0, fixed / workers, "M", "the QPs, LP certificates and SDP bounds"),
+        Part(0.0, STARTUP_S, "M", "start-up: imports and first compiles"),
     ))

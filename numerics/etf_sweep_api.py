@@ -109,11 +109,12 @@ def etf_sweep(*, M="2-6", d="3,5", activation: str = "relu", dps: int = 30, seed
     from numerics.etf_cell import KIND, etf_cell
     from numerics.evidence.reports import write_sweep_reports
     from numerics.evidence.run_folder import check_output_root, new_run_folder
-    from numerics.evidence.sweep import planned_workers, run_sweep, sweep_options
+    from numerics.evidence.sweep import planned_workers, prefer_serial, run_sweep, sweep_options
 
     cells = etf_cells(M=M, d=d, activation=activation, dps=dps)
     options = sweep_options(store=store, seed=seed, scheduler=scheduler, workers=workers,
                             connect_timeout=connect_timeout, quiet=quiet, argv=argv)
+    options = prefer_serial(options, sweep_estimate(cells, 1).seconds)
     job = sweep_estimate(cells, planned_workers(options, len(cells)))
     check_budget(job, allow_large=allow_large)
     root = None if out is None else check_output_root(out)

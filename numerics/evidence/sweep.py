@@ -72,6 +72,7 @@ __all__ = [
     "SERIAL_MAX_PENDING",
     "add_sweep_arguments",
     "planned_workers",
+    "prefer_serial",
     "sweep_kwargs",
     "sweep_options",
 ]
@@ -282,6 +283,20 @@ def _plan(scheduler: str | None, n_workers: int | None, n_pending: int) -> tuple
     if n_pending <= SERIAL_MAX_PENDING or cores == 1:
         return "serial", 0
     return "local", cores
+
+
+# A LocalCluster takes ~5 s to start on 2 cores (processes, imports, first compiles in every worker): a
+# sweep whose one-worker estimate is below this runs in-process when the caller left the workers unset.
+SERIAL_BELOW_ESTIMATED_S = 30.0
+
+
+def prefer_serial(kwargs: dict, one_worker_seconds: float) -> dict:
+    """``kwargs`` with ``n_workers=0`` when no workers or scheduler were given and the whole sweep is
+    estimated at under SERIAL_BELOW_ESTIMATED_S on one worker (then in-process is faster than a cluster)."""
+    if kwargs.get("scheduler") is None and kwargs.get("n_workers") is None and \
+            one_worker_seconds < SERIAL_BELOW_ESTIMATED_S:
+        return {**kwargs, "n_workers": 0}
+    return kwargs
 
 
 def planned_workers(kwargs: dict, n_cells: int) -> int:
