@@ -8,24 +8,9 @@ imported on first use, so ``import conjecture`` stays light.
 
 from __future__ import annotations
 
-import importlib
+from theory.lazy_exports import lazy_exports
 
-_EXPORTS = {
+__getattr__, __dir__, __all__ = lazy_exports("conjecture", {
     "check": "conjecture.api", "sweep": "conjecture.api", "estimate": "conjecture.api",
     "CellCheck": "conjecture.api", "SweepReport": "conjecture.api", "NORMALISATION": "conjecture.report",
-}
-_SUBMODULES = ("certificate",)
-
-__all__ = sorted([*_EXPORTS, *_SUBMODULES])
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    if name in _SUBMODULES:
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return __all__
+}, submodules=("certificate",))

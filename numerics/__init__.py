@@ -8,24 +8,12 @@ imported on first use, so ``import numerics`` stays light.
 
 from __future__ import annotations
 
-import importlib
+from theory.lazy_exports import lazy_exports
 
-_EXPORTS = {
+__getattr__, __dir__, __all__ = lazy_exports("numerics", {
     "exact_loss": "numerics.loss_api", "LossReport": "numerics.loss_api",
     "verify": "numerics.verify_report", "VerifyOutcome": "numerics.verify_report",
     "etf_sweep": "numerics.etf_sweep_api", "EtfSweepReport": "numerics.etf_sweep_api",
     "reproduce": "numerics.evidence.reproduce", "ResultStore": "numerics.evidence.store",
     "run_claim": "numerics.claims_api", "ClaimRun": "numerics.claims_api", "CLAIMS": "numerics.claims",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return __all__
+})

@@ -14,6 +14,7 @@ import math
 import pytest
 
 import theory.job_budget as budget
+from cli_checks import assert_refused
 from conjecture.command_line import main
 from conjecture.job_cost import cell_seconds, sweep_estimate
 from theory.errors import InputError
@@ -31,14 +32,7 @@ def _cli(capsys, *argv) -> tuple[int, str, str]:
 
 
 def _refused(result, argument: str, *needles: str) -> str:
-    code, out, err = result
-    assert code == 2, (code, out, err)
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in err, err
-    assert f"argument {argument}:" in lines[0], lines[0]
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
-    return lines[0]
+    return assert_refused(*result, argument, *needles)
 
 
 @pytest.fixture

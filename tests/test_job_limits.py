@@ -16,6 +16,7 @@ import time
 import psutil
 import pytest
 
+from cli_checks import assert_refused
 from conjecture.command_line import main
 from numerics.etf_cell import KIND, etf_cell
 from numerics.evidence import sweep as sweep_mod
@@ -42,14 +43,8 @@ def _cli(capsys, *argv) -> tuple[int, str, str, float]:
 
 def _refused(result, argument: str, *needles: str, within: float = 20) -> str:
     code, out, err, seconds = result
-    assert code == 2, (code, out, err)
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in err, err
-    assert f"argument {argument}:" in lines[0], lines[0]
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
     assert seconds < within, seconds
-    return lines[0]
+    return assert_refused(code, out, err, argument, *needles)
 
 
 @pytest.fixture

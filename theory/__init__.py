@@ -8,20 +8,9 @@ imported on first use, so ``import theory`` stays light.
 
 from __future__ import annotations
 
-import importlib
-
 from theory.errors import InputError
+from theory.lazy_exports import lazy_exports
 
-_EXPORTS = {"derive": "theory.api", "DerivationReport": "theory.api", "get_activation": "theory.activations"}
-
-__all__ = sorted(["InputError", *_EXPORTS])
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(
+    "theory", {"derive": "theory.api", "DerivationReport": "theory.api", "get_activation": "theory.activations"},
+    eager=("InputError",))
