@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from numerics.evidence.reports.model import PaperSource
+
 
 @dataclass(frozen=True)
 class Claim:
@@ -30,6 +32,27 @@ BUBECK = ("Bubeck, Eldan, Lee, Mikulincer, 'Network size and weights size for me
           "neural networks', NeurIPS 2020, arXiv:2006.02855 (abstract; Baum 1988)")
 ZHOU = ("Zhou, Zhou, Luo, Zhang, Xu, 'Towards understanding the condensation of two-layer neural networks at "
         "initial training', arXiv:2105.11686")
+
+# The papers, as the citation block of each claim's report cites them.
+BUBECK_2020 = PaperSource(
+    "Bubeck, Eldan, Lee, Mikulincer, NeurIPS 2020, arXiv:2006.02855", "bubeck2020network",
+    ("@inproceedings{bubeck2020network,",
+     "  title = {Network size and weights size for memorization with two-layers neural networks},",
+     "  author = {Bubeck, S{\\'e}bastien and Eldan, Ronen and Lee, Yin Tat and Mikulincer, Dan},",
+     "  booktitle = {Advances in Neural Information Processing Systems (NeurIPS)},",
+     "  year = {2020},",
+     "  eprint = {2006.02855},",
+     "  archivePrefix = {arXiv}",
+     "}"))
+ZHOU_2021 = PaperSource(
+    "Zhou, Zhou, Luo, Zhang, Xu, arXiv:2105.11686", "zhou2021condensation",
+    ("@misc{zhou2021condensation,",
+     "  title = {Towards understanding the condensation of two-layer neural networks at initial training},",
+     "  author = {Zhou, Hanxu and Zhou, Qixuan and Luo, Tao and Zhang, Yaoyu and Xu, Zhi-Qin John},",
+     "  year = {2021},",
+     "  eprint = {2105.11686},",
+     "  archivePrefix = {arXiv}",
+     "}"))
 
 CLAIMS: dict[str, Claim] = {c.name: c for c in (
     Claim("memorization", BUBECK,

@@ -12,6 +12,7 @@ from statistics import median
 from typing import Sequence
 
 from numerics.condensation_check import KIND
+from numerics.claims import ZHOU_2021
 from numerics.evidence.reports.kinds import register_report_kind
 from numerics.evidence.reports.model import Finding, KindContent, Section, Table, VerdictTally
 from numerics.evidence.store import CellRecord
@@ -77,7 +78,8 @@ def condensation_content(records: Sequence[CellRecord]) -> KindContent:
     compact = Table("Condensation: orientations vs 2p", ("activation", "d", "init", "opt", "2p", "orientations", "verdict"),
                     tuple((r[0], r[1], r[2], r[3], r[5], r[6], r[13]) for r in rows))
     return KindContent(KIND, (Section("Condensation at small initialisation", tables=(table,)),),
-                       (VerdictTally(KIND, "orientations <= 2p", counts),), compact, NORMALISATION, tuple(findings))
+                       (VerdictTally(KIND, "orientations <= 2p", counts),), compact, NORMALISATION, tuple(findings),
+                       source=ZHOU_2021)
 
 
 register_report_kind(KIND, condensation_content)

@@ -11,6 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
+from numerics.claims import BUBECK_2020
 from numerics.evidence.reports.kinds import register_report_kind
 from numerics.evidence.reports.model import KindContent, Section, Table, VerdictTally
 from numerics.evidence.store import CellRecord
@@ -83,7 +84,7 @@ def memorization_content(records: Sequence[CellRecord]) -> KindContent:
     compact = Table("Memorisation: exact checks", ("construction", "n", "d", "labels", "neurons", "bound", "verdict"),
                     tuple((r[0], r[1], r[2], r[3], r[4], r[5], r[7]) for r in rows))
     return KindContent(KIND, tuple(secs), (VerdictTally(KIND, "labels exact and neurons <= bound", counts),), compact,
-                       NORMALISATION)
+                       NORMALISATION, source=BUBECK_2020)
 
 
 register_report_kind(KIND, memorization_content)

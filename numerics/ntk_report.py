@@ -8,6 +8,7 @@ from __future__ import annotations
 from statistics import median
 from typing import Sequence
 
+from numerics.claims import BUBECK_2020
 from numerics.evidence.reports.kinds import register_report_kind
 from numerics.evidence.reports.model import Finding, KindContent, Section, Table, VerdictTally
 from numerics.evidence.store import CellRecord
@@ -76,7 +77,7 @@ def ntk_content(records: Sequence[CellRecord]) -> KindContent:
                        (VerdictTally(KIND, "every eps reached", counts),),
                        Table("NTK memorisation: scaling fit", ("features", "a_n", "a_d", "beta", "verdict"),
                              tuple(compact)),
-                       NORMALISATION, tuple(findings))
+                       NORMALISATION, tuple(findings), source=BUBECK_2020)
 
 
 register_report_kind(KIND, ntk_content)

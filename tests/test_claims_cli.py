@@ -59,3 +59,15 @@ def test_bad_input_one_line_exit_2(argv, name, tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and f"argument {name}" in err
     assert not (tmp_path / "claims_out").exists()
+
+
+def test_each_claim_report_cites_its_own_paper(tmp_path):
+    """The citation block names the paper whose claim the kind checks, not the compression paper."""
+    from numerics.claims_api import run_claim
+
+    run = run_claim("memorization", construction="relu", n="10,20", d=2, out=tmp_path / "out",
+                    store=tmp_path / "store", workers=0)
+    cite = run.cite()
+    assert "Checks the claims of: Bubeck, Eldan, Lee, Mikulincer, NeurIPS 2020" in cite
+    assert "\\cite{bubeck2020network}" in cite and "@inproceedings{bubeck2020network," in cite
+    assert "amani2022sharp" not in cite

@@ -17,19 +17,9 @@ True
 from __future__ import annotations
 
 from numerics.evidence.reports.content import ReportContent
+from numerics.evidence.reports.model import AMANI_2022, PaperSource
 
 PACKAGES_CITED = ("numpy", "scipy", "sympy", "mpmath", "python-flint", "cvxpy", "clarabel", "dask", "pyarrow")
-PAPER_KEY = "amani2022sharp"
-PAPER_BIBTEX = (
-    "@inproceedings{amani2022sharp,",
-    "  title = {Sharp asymptotics on the compression of two-layer neural networks},",
-    "  author = {Amani, Mohammad Hossein and Bombari, Simone and Mondelli, Marco and Pukdee, Rattana and Rini, Stefano},",
-    "  booktitle = {IEEE Information Theory Workshop (ITW)},",
-    "  year = {2022},",
-    "  eprint = {2205.08199},",
-    "  archivePrefix = {arXiv}",
-    "}",
-)
 # Certified cells are named one by one up to this many per verdict column; beyond it, counted.
 MAX_NAMED = 40
 
@@ -94,8 +84,10 @@ def citation_text(content: ReportContent) -> str:
     ]
     for norm in content.normalisations:
         lines.append(f"Normalisation: {norm}")
+    papers = sources(content)
+    keys = ",".join(p.key for p in papers)
     lines += [
-        f"Checks the claims of: Amani, Bombari, Mondelli, Pukdee, Rini, ITW 2022, arXiv:2205.08199 [{PAPER_KEY}]",
+        "Checks the claims of: " + "; ".join(f"{p.text} [{p.key}]" for p in papers),
         f"Code: {name} {version}, {_git_text(prov)}",
         f"Environment: {environment_text(prov)}",
         f"Computed: run started {started} by `{argv}`; report written {content.created_at}",
@@ -106,9 +98,16 @@ def citation_text(content: ReportContent) -> str:
         f"  title = {{{content.title}}},",
         f"  author = {{{{{name}}} {version}}},",
         f"  note = {{Computational evidence computed with {name} {version} (git {commit}); report {content.report_id}, "
-        f"results {content.content_hash}; checks \\cite{{{PAPER_KEY}}}}},",
+        f"results {content.content_hash}; checks \\cite{{{keys}}}}},",
         f"  year = {{{(started or '????')[:4]}}}",
         "}",
-        *PAPER_BIBTEX,
+        *(line for p in papers for line in p.bibtex),
     ]
     return "\n".join(lines)
+
+
+def sources(content: ReportContent) -> tuple[PaperSource, ...]:
+    """The papers the report's kinds check, each once, in the order of the kinds (the toolkit's own paper
+    when there is no kind)."""
+    found = list(dict.fromkeys(k.source for k in content.kinds))
+    return tuple(found) or (AMANI_2022,)

@@ -74,6 +74,27 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class PaperSource:
+    """The paper whose claims a result kind checks: the line the citation block prints, its BibTeX key and entry."""
+
+    text: str
+    key: str
+    bibtex: tuple[str, ...]
+
+
+AMANI_2022 = PaperSource(
+    "Amani, Bombari, Mondelli, Pukdee, Rini, ITW 2022, arXiv:2205.08199", "amani2022sharp",
+    ("@inproceedings{amani2022sharp,",
+     "  title = {Sharp asymptotics on the compression of two-layer neural networks},",
+     "  author = {Amani, Mohammad Hossein and Bombari, Simone and Mondelli, Marco and Pukdee, Rattana and Rini, Stefano},",
+     "  booktitle = {IEEE Information Theory Workshop (ITW)},",
+     "  year = {2022},",
+     "  eprint = {2205.08199},",
+     "  archivePrefix = {arXiv}",
+     "}"))
+
+
+@dataclass(frozen=True)
 class KindContent:
     """What one result kind shows: its sections, its verdict tallies, one compact table for LaTeX and
     the normalisation its values use (stated on every form)."""
@@ -84,3 +105,4 @@ class KindContent:
     compact: Table | None = None
     normalisation: str = ""
     findings: tuple[Finding, ...] = ()
+    source: PaperSource = AMANI_2022  # the paper whose claims the kind checks (cited in the citation block)
