@@ -184,3 +184,11 @@ def test_relu_power_hermite_coefficients_equal_the_half_line_moment_sums(n):
         coeffs = sp.Poly(sp.hermite_prob(k, T), T).all_coeffs()[::-1]
         reference = sum(c * _half_line_moment(n + i) for i, c in enumerate(coeffs) if c != 0)
         assert sp.simplify(_relu_power_gaussian_hermite(n, k) - reference) == 0, (n, k)
+
+
+@pytest.mark.parametrize("name", ["relu", "leaky_relu(0.1)", "abs", "step", "relu^2", "relu^3", "leaky_relu(-0.5)"])
+def test_hermite_coefficients_are_in_simplified_form(name):
+    act = get_activation(name)
+    for k in range(13):
+        value = act.hermite_coefficient(k)
+        assert str(sp.simplify(value)) == str(value), (name, k)

@@ -62,7 +62,9 @@ def _relu_power_gaussian_hermite(n: int, k: int) -> sp.Expr:
 def _hermite_cached(act, k: int) -> sp.Expr:
     base = _relu_power_gaussian_hermite(act.degree, k)
     sign = sp.Integer(-1) ** k
-    return sp.simplify((act.p + sign * act.q) * base / sp.sqrt(sp.factorial(k)))
+    # Already in simplify's form (p, q rational; base = A/2 + B/sqrt(2 pi)): string for string the same as
+    # sp.simplify of it for the built-in activations and k <= 40 (tests/test_theory_kernels.py checks k <= 12).
+    return (act.p + sign * act.q) * base / sp.sqrt(sp.factorial(k))
 
 
 @dataclass(frozen=True)
