@@ -128,6 +128,11 @@ def value_plot_png(series: dict, *, xlabel: str, ylabel: str, title: str = "", l
         ax.set_yscale("log")
     if logx:
         ax.set_xscale("log")
+    xs = [p[0] for pts in series.values() for p in pts if p[0] is not None]
+    if not logx and xs and all(float(x).is_integer() for x in xs):  # d, M, n: integer ticks only
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
