@@ -345,14 +345,14 @@ def estimate(*, M=DEFAULT_M, d=DEFAULT_D, activation: str = "relu", regime: str 
     """(cells, run_sweep options, JobEstimate) of ``sweep`` with these arguments: every value checked,
     nothing run or written.  ``twolayer conjecture --estimate`` prints the estimate."""
     from conjecture.job_cost import sweep_estimate
-    from numerics.evidence.sweep import planned_workers, prefer_serial, sweep_options
+    from numerics.evidence.sweep import plan_sweep, sweep_options
 
     cells = _cells(M=M, d=d, activation=activation, regime=regime, starts=starts, polish_dps=polish_dps,
                    max_iter=max_iter, sdp=sdp, solver=solver, tilt_norm=tilt_norm, law=law, frame=frame, study=study)
     options = sweep_options(store=store, seed=seed, scheduler=scheduler, workers=workers,
                             connect_timeout=connect_timeout, quiet=quiet, argv=argv)
-    options = prefer_serial(options, sweep_estimate(cells, workers=1).seconds)
-    return cells, options, sweep_estimate(cells, workers=planned_workers(options, len(cells)))
+    options, job = plan_sweep(cells, sweep_estimate, options)
+    return cells, options, job
 
 
 def check(*, M: int, d: int, activation: str = "relu", regime: str = "I", starts=DEFAULT_STARTS, seed: int = 0,

@@ -64,7 +64,7 @@ def cell_bytes(cell: dict) -> float:
     return float(starts * (SEARCH_ARRAYS_MD * M * d + SEARCH_ARRAYS_MM * M * M) * _F64)
 
 
-def sweep_estimate(cells: list[dict], *, workers: int) -> JobEstimate:
+def sweep_estimate(cells: list[dict], workers: int) -> JobEstimate:
     """Wall time of the cells spread over ``workers`` processes (at least 1), and the memory of ``workers``
     cells at once; the parts name --starts (the search), --polish-dps (the polish) and --M/--d (the grid)."""
     workers = max(1, min(int(workers), len(cells)))

@@ -82,7 +82,8 @@ class EtfSweepReport(Rendered):
 
         return {"run_id": self.run_id, "store": self.store, "cells": len(self.rows), "computed": self.computed,
                 "reused": self.reused, "agree": self.agree, "normalisation": NORMALISATION, "rows": list(self.rows),
-                "report_dir": None if self.report_dir is None else str(self.report_dir), "report_id": self.report_id}
+                "report_dir": None if self.report_dir is None else str(self.report_dir), "report_id": self.report_id,
+                "estimate": self.estimate.as_dict()}
 
     def text(self) -> str:
         lines = [f"run {self.run_id}: {len(self.rows)} cells ({self.computed} computed, {self.reused} reused) on "
@@ -100,6 +101,20 @@ class EtfSweepReport(Rendered):
                 f"</tr>{rows}</table>")
 
 
+def plan(*, M="2-6", d="3,5", activation: str = "relu", dps: int = 30, seed: int = 0, store=None,
+         workers: int | None = None, scheduler: str | None = None, connect_timeout: float | None = None,
+         quiet: bool = True, argv: list[str] | None = None) -> tuple[list[dict], dict, JobEstimate]:
+    """(cells, run_sweep options, JobEstimate) of ``etf_sweep`` with these arguments, nothing run or written
+    (``twolayer etf-sweep --estimate`` prints the estimate)."""
+    from numerics.evidence.sweep import plan_sweep, sweep_options
+
+    cells = etf_cells(M=M, d=d, activation=activation, dps=dps)
+    options = sweep_options(store=store, seed=seed, scheduler=scheduler, workers=workers,
+                            connect_timeout=connect_timeout, quiet=quiet, argv=argv)
+    options, job = plan_sweep(cells, sweep_estimate, options)
+    return cells, options, job
+
+
 def etf_sweep(*, M="2-6", d="3,5", activation: str = "relu", dps: int = 30, seed: int = 0, store=None,
               workers: int | None = None, scheduler: str | None = None, connect_timeout: float | None = None,
               out=None, title: str = DEFAULT_TITLE, quiet: bool = True, allow_large: bool = False,
@@ -109,13 +124,10 @@ def etf_sweep(*, M="2-6", d="3,5", activation: str = "relu", dps: int = 30, seed
     from numerics.etf_cell import KIND, etf_cell
     from numerics.evidence.reports import write_sweep_reports
     from numerics.evidence.run_folder import check_output_root, new_run_folder
-    from numerics.evidence.sweep import planned_workers, prefer_serial, run_sweep, sweep_options
+    from numerics.evidence.sweep import run_sweep
 
-    cells = etf_cells(M=M, d=d, activation=activation, dps=dps)
-    options = sweep_options(store=store, seed=seed, scheduler=scheduler, workers=workers,
-                            connect_timeout=connect_timeout, quiet=quiet, argv=argv)
-    options = prefer_serial(options, sweep_estimate(cells, 1).seconds)
-    job = sweep_estimate(cells, planned_workers(options, len(cells)))
+    cells, options, job = plan(M=M, d=d, activation=activation, dps=dps, seed=seed, store=store, workers=workers,
+                               scheduler=scheduler, connect_timeout=connect_timeout, quiet=quiet, argv=argv)
     check_budget(job, allow_large=allow_large)
     root = None if out is None else check_output_root(out)
     outcome = run_sweep(etf_cell, cells, kind=KIND, **options)

@@ -18,13 +18,13 @@ from numerics.etf_sweep_api import DEFAULT_TITLE, MAX_D, MAX_M
 def _cmd_etf_sweep(args) -> int:
     import sys
 
-    from numerics.etf_sweep_api import etf_cells, etf_sweep, sweep_estimate
-    from numerics.evidence.sweep import planned_workers, sweep_kwargs
+    from numerics.etf_sweep_api import etf_sweep, plan
 
     if args.estimate:
-        cells = etf_cells(M=args.M, d=args.d, activation=args.activation, dps=args.dps)
-        return print_estimate(sweep_estimate(cells, planned_workers(sweep_kwargs(args), len(cells))),
-                              as_json=args.json)
+        _, _, job = plan(M=args.M, d=args.d, activation=args.activation, dps=args.dps, seed=args.seed,
+                         store=args.store, workers=args.workers, scheduler=args.scheduler,
+                         connect_timeout=args.connect_timeout)
+        return print_estimate(job, as_json=args.json)
     report = etf_sweep(M=args.M, d=args.d, activation=args.activation, dps=args.dps, seed=args.seed,
                        store=args.store, workers=args.workers, scheduler=args.scheduler,
                        connect_timeout=args.connect_timeout, out=args.out, title=args.title, quiet=args.quiet,

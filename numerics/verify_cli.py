@@ -22,14 +22,12 @@ from numerics.profiles import DEFAULT_ROOT, DEFAULT_SEED
 
 
 def _verify_handler(args) -> int:
-    from numerics.evidence.sweep import planned_workers, sweep_kwargs
-    from numerics.profiles import get_profile
-    from numerics.verify_report import verify, verify_estimate
+    from numerics.verify_report import verify, verify_plan
 
     if args.estimate:
-        options = sweep_kwargs(args)
-        return print_estimate(verify_estimate(get_profile(args.profile), planned_workers(options, 10**6)),
-                              as_json=args.json)
+        _, _, job = verify_plan(args.profile, seed=args.seed, workers=args.workers, scheduler=args.scheduler,
+                                connect_timeout=args.connect_timeout, store=args.store)
+        return print_estimate(job, as_json=args.json)
     outcome = verify(profile=args.profile, out=args.out, seed=args.seed, workers=args.workers,
                      scheduler=args.scheduler, connect_timeout=args.connect_timeout, store=args.store,
                      quiet=args.quiet, allow_large=args.allow_large)

@@ -406,17 +406,27 @@ def run_verify(profile: str | Profile, out_root=DEFAULT_ROOT, *, seed: int = DEF
                          seed)
 
 
-def verify(*, profile: str | Profile = "quick", out=DEFAULT_ROOT, seed: int = DEFAULT_SEED, workers: int | None = None,
-           scheduler: str | None = None, connect_timeout: float | None = None, store=None, quiet: bool = True,
-           allow_large: bool = False) -> VerifyOutcome:
-    """Run a verify profile's rate checks (``twolayer verify``): the budget is checked first, then
-    ``run_verify``; the report goes to ``out/<run-id>/``."""
+def verify_plan(profile: str | Profile = "quick", *, seed: int = DEFAULT_SEED, workers: int | None = None,
+                scheduler: str | None = None, connect_timeout: float | None = None, store=None,
+                quiet: bool = True) -> tuple[Profile, dict, JobEstimate]:
+    """(profile, checked sweep options, JobEstimate) of ``verify``; nothing run (``--estimate`` prints it).
+    The profile's heavy kinds run on every core unless workers are given (planned as one large sweep)."""
     from numerics.evidence.sweep import planned_workers, sweep_options
 
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     options = sweep_options(store=store, seed=seed, scheduler=scheduler, workers=workers,
                             connect_timeout=connect_timeout, quiet=quiet)
-    check_budget(verify_estimate(prof, planned_workers(options, 10**6)), allow_large=allow_large)
+    return prof, options, verify_estimate(prof, planned_workers(options, 10**6))
+
+
+def verify(*, profile: str | Profile = "quick", out=DEFAULT_ROOT, seed: int = DEFAULT_SEED, workers: int | None = None,
+           scheduler: str | None = None, connect_timeout: float | None = None, store=None, quiet: bool = True,
+           allow_large: bool = False) -> VerifyOutcome:
+    """Run a verify profile's rate checks (``twolayer verify``): the budget is checked first, then
+    ``run_verify``; the report goes to ``out/<run-id>/``."""
+    prof, options, job = verify_plan(profile, seed=seed, workers=workers, scheduler=scheduler,
+                                     connect_timeout=connect_timeout, store=store, quiet=quiet)
+    check_budget(job, allow_large=allow_large)
     return run_verify(prof, out, seed=options["seed"], n_workers=options["n_workers"], quiet=options["quiet"],
                       scheduler=options["scheduler"], store=options["store"],
                       connect_timeout=options["connect_timeout"])

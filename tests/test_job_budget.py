@@ -154,3 +154,17 @@ def test_etf_sweep_and_verify_over_budget(tmp_path, capsys, monkeypatch, big_mac
     monkeypatch.setattr(budget, "DEFAULT_MAX_SECONDS", 600.0)
     _refused(_cli(capsys, "verify", "--profile", "full", "--store", str(store)), "profile", "--allow-large")
     assert not store.exists()
+
+
+@pytest.mark.parametrize("argv", [("etf-sweep", "--M", "2-20", "--d", "30"),
+                                  ("conjecture", "--M", "2-3", "--d", "1-2", "--starts", "4", "--polish-dps", "0")])
+def test_the_estimate_printed_is_the_one_the_run_checks(tmp_path, capsys, argv):
+    """--estimate and the run plan the same workers (regression: etf-sweep --estimate once skipped the
+    in-process choice for small sweeps and showed 2 workers where the run used 1)."""
+    common = (*argv, "--store", str(tmp_path / "store"), "--json")
+    code, out, _ = _cli(capsys, *common, "--estimate")
+    assert code == 0
+    shown = json.loads(out)["estimate"]
+    code, out, err = _cli(capsys, *common, "--out", str(tmp_path / "out"), "--quiet")
+    assert code == 0, err
+    assert json.loads(out)["estimate"] == shown

@@ -172,12 +172,3 @@ def print_estimate(estimate: JobEstimate, *, as_json: bool) -> int:
         else "above"
     print(f"  {budget} the default budget of {_limit_words()}; order-of-magnitude estimate")
     return 0
-
-
-def settle(estimate: JobEstimate, args) -> int | None:
-    """The shared tail of every job command's checks: print the estimate and return 0 for ``--estimate``,
-    else check the budget and return None (the caller runs the job)."""
-    if getattr(args, "estimate", False):
-        return print_estimate(estimate, as_json=bool(getattr(args, "json", False)))
-    check_budget(estimate, allow_large=bool(getattr(args, "allow_large", False)))
-    return None

@@ -50,7 +50,7 @@ import time
 import traceback
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
@@ -59,6 +59,9 @@ from theory.errors import InputError
 from numerics.evidence.progress import ProgressBar
 from numerics.evidence.provenance import canonical_json, collect_provenance, content_hash, to_jsonable, utc_now
 from numerics.evidence.store import CellRecord, ResultStore
+
+if TYPE_CHECKING:
+    from theory.job_budget import JobEstimate
 
 __all__ = [
     "CellRecord",
@@ -71,6 +74,7 @@ __all__ = [
     "cell_id_for",
     "SERIAL_MAX_PENDING",
     "add_sweep_arguments",
+    "plan_sweep",
     "planned_workers",
     "prefer_serial",
     "sweep_kwargs",
@@ -297,6 +301,14 @@ def prefer_serial(kwargs: dict, one_worker_seconds: float) -> dict:
             one_worker_seconds < SERIAL_BELOW_ESTIMATED_S:
         return {**kwargs, "n_workers": 0}
     return kwargs
+
+
+def plan_sweep(cells: list[dict], estimate, options: dict) -> tuple[dict, "JobEstimate"]:
+    """The run_sweep options a sweep of ``cells`` will use (``prefer_serial`` applied) and its estimate for
+    those workers; ``estimate(cells, workers)`` is the command's estimator.  ``--estimate`` and the run
+    itself both call this, so the estimate shown is the one the budget checks."""
+    options = prefer_serial(options, estimate(cells, 1).seconds)
+    return options, estimate(cells, planned_workers(options, len(cells)))
 
 
 def planned_workers(kwargs: dict, n_cells: int) -> int:
@@ -538,9 +550,10 @@ def add_sweep_arguments(parser, *, default_seed: int = 0, workers_default: str |
                              f"{limits.MAX_CONNECT_TIMEOUT_S} (default: {CONNECT_TIMEOUT_S})")
     parser.add_argument("--workers", type=_int_option(0, limits.MAX_WORKERS_ANY), default=None, metavar="K",
                         help="0: serial in-process; K >= 1: LocalCluster with K workers, at most this machine's "
-                             f"cores (os.cpu_count()) without --scheduler (default: "
-                             + (workers_default or f"serial for <= {SERIAL_MAX_PENDING} pending cells, else one "
-                                                   f"worker per core") + ")")
+                             "cores (os.cpu_count()) without --scheduler (default: "
+                             + (workers_default or f"in-process for <= {SERIAL_MAX_PENDING} pending cells or, where the "
+                                                   f"command estimates its job, under {SERIAL_BELOW_ESTIMATED_S:g} s "
+                                                   "of estimated work; else one worker per core") + ")")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
