@@ -27,6 +27,7 @@ from conjecture.report import (NORMALISATION, best_text, certificate_text, etf_t
 from numerics.evidence.provenance import content_hash
 from numerics.evidence.store import CellRecord
 from theory.cli_args import parse_dims, parse_int, parse_int_set
+from theory.derive_bounds import DEFAULT_REGIME_III_LAW, DEFAULT_TILT_NORM, MAX_M
 from theory.errors import InputError
 from theory.job_budget import JobEstimate, check_budget
 from theory.rendering import Rendered
@@ -35,7 +36,7 @@ DEFAULT_M = "2-5"
 DEFAULT_D = "1-4"
 DEFAULT_STARTS = 32
 DEFAULT_OUT = "conjecture_out"
-MAX_M, MAX_D = 64, 64
+MAX_D = 64  # MAX_M (64) is shared with derive: theory.derive_bounds
 MAX_CELLS = 4096
 MAX_STARTS = 4096
 STUDIES = ("polygons", "tilt")
@@ -227,7 +228,7 @@ def _cells(*, M, d, activation, regime, starts, polish_dps, max_iter, sdp, solve
         raise InputError("law", f"applies to regime III only (regimes I and II have Gaussian-equivalent targets; "
                                 f"this run is regime {regime})", got=law)
     starts = parse_int(starts, "starts", lo=1, hi=MAX_STARTS)
-    norm = 0.5 if tilt_norm is None else tilt_norm
+    norm = DEFAULT_TILT_NORM if tilt_norm is None else tilt_norm
     if isinstance(norm, bool) or not isinstance(norm, (int, float)) or norm != norm or not 0 <= norm <= 1e6:
         raise InputError("tilt-norm", "expected a finite number in 0..1e6", got=tilt_norm)
     if not isinstance(solver, str):
@@ -254,7 +255,7 @@ def _cells(*, M, d, activation, regime, starts, polish_dps, max_iter, sdp, solve
             if regime == "II":
                 c["tilt_norm"] = float(norm)
             if regime == "III":
-                c["law"] = law or "rademacher"
+                c["law"] = law or DEFAULT_REGIME_III_LAW
             if not sdp:
                 c["sdp"] = False
             if user is not None:

@@ -39,6 +39,7 @@ from conjecture.relax_lp import PROOF_BITS, lp_bound, tangent_bound, tangent_qua
 from conjecture.relax_qp import solve_beta_qp
 from conjecture.relax_sdp import sdp_bound
 from conjecture.verdict import PROOF_RTOL, SEARCH_RTOL, decide
+from theory.derive_bounds import DEFAULT_REGIME_III_LAW, DEFAULT_TILT_NORM
 from theory.activations import get_activation
 from theory.errors import InputError
 from theory.etf import simplex_etf
@@ -117,14 +118,14 @@ class CellParams:
         abar = _float(params, "abar", 1.0)
         if abar <= 0:
             raise InputError("abar", "expected a positive number", got=abar)
-        tilt = _float(params, "tilt_norm", 0.5 if regime == "II" else 0.0)
+        tilt = _float(params, "tilt_norm", DEFAULT_TILT_NORM if regime == "II" else 0.0)
         if tilt < 0:
             raise InputError("tilt_norm", "expected ||m|| >= 0", got=tilt)
         law = params.get("law")
         if law is not None and not isinstance(law, str):
             raise InputError("law", "expected a law name such as 'rademacher'", got=law)
         if regime == "III" and law is None:
-            law = "rademacher"
+            law = DEFAULT_REGIME_III_LAW
         return cls(M, d, regime, act.name, _int(params, "starts", 64, 1, 4096), abar, tilt, law,
                    _int(params, "polish_dps", 30, 0, 200), _int(params, "max_iter", 300, 1, 100000),
                    _int(params, "lp_degree", 8, 1, 40), bool(params.get("sdp", M <= 8)), solver, inject,

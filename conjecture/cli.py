@@ -11,6 +11,7 @@ import sys
 from conjecture.api import DEFAULT_D, DEFAULT_M, DEFAULT_OUT, DEFAULT_STARTS, MAX_D, MAX_M, estimate, sweep
 from numerics.evidence.sweep import add_sweep_arguments
 from theory.cli_args import add_json_flag, print_json
+from theory.derive_bounds import DEFAULT_REGIME_III_LAW, DEFAULT_TILT_NORM
 from theory.job_budget import add_budget_flags, print_estimate
 
 
@@ -25,9 +26,9 @@ def register(subparsers) -> None:
     p.add_argument("--starts", type=int, default=DEFAULT_STARTS, help="random + perturbed-ETF starts per cell (structured frames are added)")
     p.add_argument("--out", default=DEFAULT_OUT, help="output root: each run writes OUT/<run-id>/ and OUT/latest points to it")
     p.add_argument("--frame", default=None, help="JSON file with a user frame (list of M unit rows of length d)")
-    p.add_argument("--tilt-norm", type=float, default=None, help="regime II only: ||m|| / abar, m along e_1 (default 0.5)")
-    p.add_argument("--law", default=None, help="regime III only: entry law (default rademacher)")
-    p.add_argument("--polish-dps", type=int, default=30, help="digits for the mpmath polish (0: off)")
+    p.add_argument("--tilt-norm", type=float, default=None, help=f"regime II only: ||m|| / abar, m along e_1 (default {DEFAULT_TILT_NORM})")
+    p.add_argument("--law", default=None, help=f"regime III only: entry law (default {DEFAULT_REGIME_III_LAW})")
+    p.add_argument("--polish-dps", type=int, default=30, help="digits for the high-precision polish (0: off)")
     p.add_argument("--max-iter", type=int, default=300, help="L-BFGS iterations per start")
     p.add_argument("--no-sdp", action="store_true", help="skip the signed-beta SDP bounds")
     p.add_argument("--solver", default="CLARABEL", help="cvxpy solver for the QP/LP/SDP: CLARABEL or SCS")

@@ -163,10 +163,6 @@ class ReducedCost:
                 cond[bad] = top[..., 0] / np.maximum(np.min(w, axis=-1), np.finfo(float).tiny)
         return inv.reshape(K.shape), cond.reshape(K.shape[:-2])
 
-    def _beta_signed(self, K: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        inv, cond = self._inverse(K)
-        return (inv @ b[..., None])[..., 0], cond
-
     def _beta_nonneg(self, K: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         beta = np.zeros_like(b)
         cond = np.empty(b.shape[:-1])

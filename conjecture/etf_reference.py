@@ -61,7 +61,7 @@ def _digits(a, b) -> float:
     return float(-mpmath.log10(diff / abs(a)))
 
 
-def exact_etf_rows(M: int, d: int, dps: int, rotate_first_axis_into_span: bool = False):
+def exact_etf_rows(M: int, d: int, dps: int):
     """The exact simplex ETF rows (Helmert basis, sqrt of rationals: numerics.arb_linalg.simplex_etf_arb, the
     rows of theory.etf.simplex_etf_exact) rounded to ``dps`` digits as mpf lists."""
     with precision(dps + 10):

@@ -80,7 +80,7 @@ def sweep_estimate(cells: list[dict], workers: int) -> JobEstimate:
     n = len(cells)
     return JobEstimate("conjecture", (
         Part(peak, search / workers, "starts", f"the searches of {n} cells ({workers} at a time)"),
-        Part(0.0, polish / workers, "polish-dps", "the mpmath polish and Hessians"),
+        Part(0.0, polish / workers, "polish-dps", "the high-precision polish and Hessians"),
         Part(0.0, fixed / workers, "M", "the QPs, LP certificates and SDP bounds"),
         Part(0.0, STARTUP_S, "M", "start-up: imports and first compiles"),
     ))

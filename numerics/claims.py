@@ -33,6 +33,9 @@ BUBECK = ("Bubeck, Eldan, Lee, Mikulincer, 'Network size and weights size for me
 ZHOU = ("Zhou, Zhou, Luo, Zhang, Xu, 'Towards understanding the condensation of two-layer neural networks at "
         "initial training', arXiv:2105.11686")
 
+# Most seeds (repetitions) a claim's configuration runs with (--seeds).
+MAX_SEEDS = 64
+
 # The papers, as the citation block of each claim's report cites them.
 BUBECK_2020 = PaperSource(
     "Bubeck, Eldan, Lee, Mikulincer, NeurIPS 2020, arXiv:2006.02855", "bubeck2020network",

@@ -13,13 +13,11 @@ import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from numerics.claims import CLAIMS
-from theory.cli_args import parse_int, parse_int_set
+from numerics.claims import CLAIMS, MAX_SEEDS
 from theory.errors import InputError
 from theory.rendering import Rendered
 
 DEFAULT_OUT = "claims_out"
-MAX_SEEDS = 64
 MAX_CELLS = 2_000
 # Claim-specific options: (flag, dest, help). Each claim names the ones it takes and their defaults.
 OPTIONS = (
@@ -59,40 +57,11 @@ def claim_options(name: str, given: dict) -> dict:
     return got
 
 
-def _names(text: str, argument: str, allowed: tuple[str, ...]) -> list[str]:
-    items = [t.strip() for t in str(text).split(",")]
-    if len(str(text)) > 1000 or not items or any(t not in allowed for t in items):
-        raise InputError(argument, f"expected a comma list of {', '.join(allowed)}", got=text)
-    return list(dict.fromkeys(items))
-
-
-def _cells_memorization(opt: dict) -> list[dict]:
-    from numerics.memorization_check import MAX_D, MAX_N
-
-    cons = _names(opt["construction"], "construction", ("threshold", "relu"))
-    ns = parse_int_set(opt["n"], "n", lo=1, hi=MAX_N)
-    ds = parse_int_set(opt["d"], "d", lo=1, hi=MAX_D)
-    seeds = parse_int(opt["seeds"], "seeds", lo=1, hi=MAX_SEEDS)
-    return [{"construction": c, "n": n, "d": d, **({"replicate": k} if seeds > 1 else {})}
-            for c in cons for d in ds for n in ns for k in range(seeds)]
-
-
-def _cell_builder(name: str):
-    if name == "memorization":
-        return _cells_memorization
-    if name == "ntk-memorization":
-        from numerics.ntk_scaling import cells_from_options as ntk_cells
-        return ntk_cells
-    from numerics.condensation_check import cells_from_options
-    return cells_from_options
-
-
-def _cell_function(name: str):
+def _claim_module(name: str):
+    """The module of claim ``name``'s cell kind: its CELL_FUNCTION and cells_from_options."""
     import importlib
 
-    claim = CLAIMS[name]
-    module = importlib.import_module(claim.module)
-    return module.CELL_FUNCTION
+    return importlib.import_module(CLAIMS[name].module)
 
 
 def check_claim_name(name: object) -> str:
@@ -134,7 +103,7 @@ class ClaimRun(Rendered):
         return {"claim": self.name, "source": self.source, "kind": self.kind, "run_id": self.run_id,
                 "store": self.store, "cells": len(self.records), "computed": self.computed, "reused": self.reused,
                 "wall_seconds": self.wall_seconds, "verdicts": self.verdicts,
-                "findings": [{"name": f.name, "verdict": f.verdict, "detail": f.detail} for f in self.findings],
+                "findings": [f.as_dict() for f in self.findings],
                 "rows": [{"cell_id": r.cell_id, **r.params, "verdict": r.result.get("verdict"),
                           "values": r.result.get("values")} for r in self.records],
                 "report_dir": str(self.report_dir), "report_id": self.report_id}
@@ -177,14 +146,15 @@ def run_claim(name: str, *, out=DEFAULT_OUT, store=None, seed: int = 0, workers:
     unknown = sorted(set(options) - {dest for _, dest, _ in OPTIONS})
     if unknown:
         raise InputError(unknown[0].replace("_", "-"), "is not a claim option")
-    cells = _cell_builder(name)(claim_options(name, options))
+    module = _claim_module(name)
+    cells = module.cells_from_options(claim_options(name, options))
     if len(cells) > MAX_CELLS:
         raise InputError("n", f"too many cells ({len(cells)} > {MAX_CELLS})")
     kw = sweep_options(store=store, seed=seed, scheduler=scheduler, workers=workers, connect_timeout=connect_timeout,
                        quiet=quiet, argv=argv)
     root = check_output_root(out)
     claim = CLAIMS[name]
-    outcome = run_sweep(_cell_function(name), cells, kind=claim.kind, **kw)
+    outcome = run_sweep(module.CELL_FUNCTION, cells, kind=claim.kind, **kw)
     folder = new_run_folder(root, outcome.run_id)
     bundle = write_sweep_reports(outcome, folder, title=title or f"Claim check: {name}",
                                  description=f"{claim.statement}. Source: {claim.source}. See {claim.docs}.")

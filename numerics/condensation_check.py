@@ -145,7 +145,8 @@ def condensation_cell(params: dict, seed: int) -> dict:
 
 def cells_from_options(opt: dict) -> list[dict]:
     """Cells of ``twolayer claims run condensation`` from its options (text as typed)."""
-    from theory.cli_args import parse_int, parse_int_set
+    from numerics.claims import MAX_SEEDS
+    from theory.cli_args import parse_choices, parse_int, parse_int_set
 
     acts = [a.strip() for a in str(opt["activation"]).split(",")]
     if len(str(opt["activation"])) > 1000:
@@ -153,11 +154,9 @@ def cells_from_options(opt: dict) -> list[dict]:
     names = list(dict.fromkeys(get_smooth_activation(a).name for a in acts))
     ds = parse_int_set(opt["d"], "d", lo=1, hi=MAX_D)
     scales = _floats(opt["init_scale"], "init-scale")
-    seeds = parse_int(opt["seeds"], "seeds", lo=1, hi=64)
+    seeds = parse_int(opt["seeds"], "seeds", lo=1, hi=MAX_SEEDS)
     steps = parse_int(opt["steps"], "steps", lo=1, hi=MAX_STEPS)
-    opts = [o.strip() for o in str(opt["optimizer"]).split(",")]
-    if any(o not in OPTIMIZERS for o in opts):
-        raise InputError("optimizer", f"expected a comma list of {', '.join(OPTIMIZERS)}", got=opt["optimizer"])
+    opts = parse_choices(opt["optimizer"], "optimizer", OPTIMIZERS)
     ck = str(opt.get("checkpoint", "modal")).strip()
     if ck not in CHECKPOINTS:
         raise InputError("checkpoint", f"expected one of {', '.join(CHECKPOINTS)}", got=opt.get("checkpoint"))

@@ -218,3 +218,16 @@ def memorization_cell(params: dict, seed: int) -> dict:
 
 register_cell_kind(KIND, memorization_cell)
 CELL_FUNCTION = memorization_cell
+
+
+def cells_from_options(opt: dict) -> list[dict]:
+    """Cells of ``twolayer claims run memorization`` from its options (text as typed)."""
+    from numerics.claims import MAX_SEEDS
+    from theory.cli_args import parse_choices, parse_int, parse_int_set
+
+    cons = parse_choices(opt["construction"], "construction", ("threshold", "relu"))
+    ns = parse_int_set(opt["n"], "n", lo=1, hi=MAX_N)
+    ds = parse_int_set(opt["d"], "d", lo=1, hi=MAX_D)
+    seeds = parse_int(opt["seeds"], "seeds", lo=1, hi=MAX_SEEDS)
+    return [{"construction": c, "n": n, "d": d, **({"replicate": k} if seeds > 1 else {})}
+            for c in cons for d in ds for n in ns for k in range(seeds)]

@@ -151,17 +151,16 @@ def ntk_cell(params: dict, seed: int) -> dict:
 
 def cells_from_options(opt: dict) -> list[dict]:
     """Cells of ``twolayer claims run ntk-memorization`` from its options (text as typed)."""
-    from theory.cli_args import parse_int, parse_int_set
+    from numerics.claims import MAX_SEEDS
+    from theory.cli_args import parse_choices, parse_int, parse_int_set
 
-    feats = [t.strip() for t in str(opt["features"]).split(",")]
-    if len(str(opt["features"])) > 1000 or any(t not in FEATURES for t in feats):
-        raise InputError("features", f"expected a comma list of {', '.join(FEATURES)}", got=opt["features"])
+    feats = parse_choices(opt["features"], "features", FEATURES)
     ns = parse_int_set(opt["n"], "n", lo=2, hi=MAX_N)
     ds = parse_int_set(opt["d"], "d", lo=2, hi=MAX_D)
-    seeds = parse_int(opt["seeds"], "seeds", lo=1, hi=64)
+    seeds = parse_int(opt["seeds"], "seeds", lo=1, hi=MAX_SEEDS)
     eps = _eps_list(opt["eps"])
     return [{"features": f, "n": n, "d": d, "eps": eps, "replicate": r}
-            for f in dict.fromkeys(feats) for d in ds for n in ns for r in range(seeds)]
+            for f in feats for d in ds for n in ns for r in range(seeds)]
 
 
 def _eps_list(text: object) -> list[float]:

@@ -138,7 +138,7 @@ class VerifyOutcome(Rendered):
         return {"profile": self.profile, "seed": self.seed, "run_id": self.run_id, "run_folder": str(self.folder),
                 "latest": str(self.root / "latest"), "report_id": self.report_id, "store": self.store_path,
                 "wall_seconds": self.wall_seconds,
-                "findings": [{"name": f.name, "verdict": f.verdict, "detail": f.detail} for f in self.findings],
+                "findings": [f.as_dict() for f in self.findings],
                 "files": {k: str(v) for k, v in self.paths.items()}}
 
     def html_body(self) -> str:

@@ -40,7 +40,6 @@ _FRACTION = re.compile(r"([+-]?)([0-9]+)/([+-]?)([0-9]+)")
 
 
 @lru_cache(maxsize=None)
-@lru_cache(maxsize=None)
 def _relu_power_gaussian_hermite(n: int, k: int) -> sp.Expr:
     """E[relu(g)^n He_k(g)] for g ~ N(0, 1), exact (He_k expanded, half-line Gaussian moments)."""
     # E[relu(g)^m] = (m-1)!! / 2 (m even) or (m-1)!! / sqrt(2 pi) (m odd): the sum is A/2 + B/sqrt(2 pi) with

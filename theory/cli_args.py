@@ -84,6 +84,18 @@ def parse_int_set(text: object, argument: str, *, lo: int, hi: int,
     return tuple(sorted(out))
 
 
+def parse_choices(text: object, argument: str, allowed: Sequence[str]) -> tuple[str, ...]:
+    """A comma list of names from ``allowed`` ('threshold,relu'), each once, in the order given.
+
+    >>> parse_choices("relu, threshold,relu", "construction", ("threshold", "relu"))
+    ('relu', 'threshold')
+    """
+    items = [t.strip() for t in _items(text, argument)]
+    if any(t not in allowed for t in items):
+        raise InputError(argument, f"expected a comma list of {', '.join(allowed)}", got=_shown(text))
+    return tuple(dict.fromkeys(items))
+
+
 def parse_int(text: object, argument: str, *, lo: int, hi: int) -> int:
     """One integer in [lo, hi], in the same grammar (a set of several values is refused)."""
     values = parse_int_set(text, argument, lo=lo, hi=hi)

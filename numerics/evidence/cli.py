@@ -23,6 +23,7 @@ from pathlib import Path
 
 from theory.cli_args import add_json_flag, print_json
 from theory.errors import InputError
+from theory.limits import shown
 
 # `store cells --limit`: at most this many rows in one listing.
 MAX_LIST_LIMIT = 100_000
@@ -50,7 +51,7 @@ def _bounded_int(lo: int, hi: int):
         body = text.strip()
         digits = body[1:] if body[:1] in "+-" else body
         if not digits.isdigit() or not digits.isascii() or len(digits) > 9 or not lo <= int(body) <= hi:
-            raise argparse.ArgumentTypeError(f"expected an integer from {lo} to {hi} (got {_shown(text)!r})")
+            raise argparse.ArgumentTypeError(f"expected an integer from {lo} to {hi} (got {shown(text)!r})")
         return int(body)
 
     parse.__name__ = "integer"
@@ -93,7 +94,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         raise InputError("target", err.message, got=None if err.got is None else _shown_path(err.got)) from None
     except RecursionError:  # a report file's JSON nested too deeply to parse
         raise InputError("target", "not a twolayer report (its JSON is nested too deeply to read)",
-                         got=_shown(args.target)) from None
+                         got=shown(args.target)) from None
     if args.json:
         print_json(res.as_json())
     else:
@@ -101,21 +102,10 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 0 if res.status is Status.MATCH else 1
 
 
-def _shown(text: object) -> str:
-    from numerics.evidence.store import shown
-
-    return shown(text)
-
-
 def _shown_path(text: object) -> str:
     from numerics.evidence.store import shown_path
 
     return shown_path(text)
-
-
-def _looks_like_file(text: str) -> bool:
-    """As ``reproduce`` tells a report file from an id."""
-    return Path(text).suffix.lower() in (".html", ".htm", ".json", ".md", ".tex", ".txt") or "/" in text
 
 
 def _check_target(target: object, store: str | None) -> None:
@@ -127,8 +117,10 @@ def _check_target(target: object, store: str | None) -> None:
     if not isinstance(target, str) or not target.strip():
         raise InputError("target", "expected a cell id, run id (r...), report id (rep-...) or report file")
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
-        raise InputError("target", "contains control characters", got=_shown(target))
-    if _looks_like_file(target):
+        raise InputError("target", "contains control characters", got=shown(target))
+    from numerics.evidence.reproduce import looks_like_file
+
+    if looks_like_file(target):
         raw = os.fsencode(target)
         if len(raw) > MAX_PATH_BYTES or any(len(part) > MAX_NAME_BYTES for part in raw.split(b"/")):
             raise InputError("target", f"report file path too long (at most {MAX_PATH_BYTES} bytes, "
@@ -141,7 +133,7 @@ def _check_target(target: object, store: str | None) -> None:
             or (body.startswith("rep-") and not all(ch in "0123456789abcdef" for ch in body[4:]))):
         raise InputError("target", f"expected a cell id (hex), run id (r...) or report id (rep-<hex>), or a unique "
                          f"prefix of one: {MIN_ID_CHARS} to {MAX_ID_CHARS} letters, digits or '-'; or a report file",
-                         got=_shown(target))
+                         got=shown(target))
 
 
 # -- store ------------------------------------------------------------------------------------------------
@@ -157,7 +149,7 @@ def _check_kind(kind: str | None) -> None:
         return
     if not kind.strip() or len(kind) > MAX_KIND_CHARS or any(ord(ch) < 32 for ch in kind):
         raise InputError("kind", f"expected a cell kind name (1 to {MAX_KIND_CHARS} printable characters)",
-                         got=_shown(kind))
+                         got=shown(kind))
 
 
 def _cmd_store_runs(args: argparse.Namespace) -> int:
@@ -179,7 +171,7 @@ def _cmd_store_cells(args: argparse.Namespace) -> int:
     from numerics.evidence.provenance import canonical_json
 
     if args.limit is not None and not 1 <= args.limit <= MAX_LIST_LIMIT:
-        raise InputError("limit", f"expected an integer from 1 to {MAX_LIST_LIMIT}", got=_shown(args.limit))
+        raise InputError("limit", f"expected an integer from 1 to {MAX_LIST_LIMIT}", got=shown(args.limit))
     _check_kind(args.kind)
     with _open_store(args) as st:
         run_id = st.get_run(args.run).run_id if args.run is not None else None
@@ -191,8 +183,8 @@ def _cmd_store_cells(args: argparse.Namespace) -> int:
             return 0
         for c in rows:
             verdict = c.result.get("verdict")
-            shown = "" if verdict is None else f"  verdict={verdict}"
-            print(f"{c.cell_id}  {c.kind}  {canonical_json(c.params)}{shown}  {c.seconds:.3f} s")
+            tail = "" if verdict is None else f"  verdict={verdict}"
+            print(f"{c.cell_id}  {c.kind}  {canonical_json(c.params)}{tail}  {c.seconds:.3f} s")
     return 0
 
 
@@ -262,7 +254,7 @@ def _cmd_store_report(args: argparse.Namespace) -> int:
     with _open_store(args) as st:
         outcome = outcome_from_store(st, args.run)
         if not outcome.records:
-            raise InputError("run", "this run has no stored cells", got=_shown(args.run))
+            raise InputError("run", "this run has no stored cells", got=shown(args.run))
         title = args.title or f"Sweep {outcome.kind}, run {outcome.run_id}"
         folder = new_run_folder(check_output_root(args.out), outcome.run_id)
         # The store is read-only here: the report is not recorded in it (write_sweep_reports' add_report

@@ -593,7 +593,7 @@ def _expected_content(cells: list[dict], results: dict[str, dict]) -> dict:
         "shown": {f"{t.kind}: {t.column}": t.counts for t in tallies},
         "certified": {f"{t.kind}: {t.column}": list(t.certified) for t in tallies},
         "normalisation": list(dict.fromkeys(k.normalisation for k in kinds if k.normalisation)),
-        "findings": [{"name": f.name, "verdict": f.verdict, "detail": f.detail} for k in kinds for f in k.findings],
+        "findings": [f.as_dict() for k in kinds for f in k.findings],
     }
 
 
@@ -737,7 +737,8 @@ def reproduce_report_file(rf: ReportFile, *, store: str | None = None, max_cells
     return Reproduction(rf.given, "report", path, tuple(out), git, collect_provenance())
 
 
-def _looks_like_file(text: str) -> bool:
+def looks_like_file(text: str) -> bool:
+    """Whether a reproduce target names a report file (a suffix or a slash) rather than an id."""
     return Path(text).suffix.lower() in (".html", ".htm", ".json", ".md", ".tex", ".txt") or "/" in text
 
 
@@ -747,7 +748,7 @@ def resolve_target(target: str, store_arg: str | None) -> tuple[str, str, list[s
     if not isinstance(target, str) or not target.strip():
         raise InputError("target", "expected a cell id, run id (r...), report id (rep-...) or report file")
     text = target.strip()
-    if _looks_like_file(text):
+    if looks_like_file(text):
         loaded = load_report_file(text)
         if not isinstance(loaded, ReportFile):
             return foreign_report_cells(loaded[0], loaded[1], store_arg)
@@ -845,7 +846,7 @@ def reproduce(target: str, *, store: str | None = None, max_cells: int | None = 
         raise InputError("target", "expected a cell id, run id (r...), report id (rep-...) or report file")
     text = target.strip()
     stated: dict = {}
-    if _looks_like_file(text):
+    if looks_like_file(text):
         try:
             loaded = load_report_file(text)
             if isinstance(loaded, ReportFile):

@@ -57,6 +57,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 from theory.errors import InputError
+from theory.limits import shown
 from numerics.evidence.provenance import canonical_json, content_hash, utc_now
 
 STORE_FILENAME = "twolayer.sqlite"
@@ -205,22 +206,10 @@ def claimed_digits(result: dict) -> int | None:
     return None
 
 
-# Echoed values in error messages: ids and other values are cut to SHOWN_CHARS characters (plus their
-# length); a path keeps its last SHOWN_PATH_CHARS characters (its file name).  Both stay within the 80
+# Echoed values in error messages: ids and other values are cut by theory.limits.shown (48 characters plus
+# their length); a path keeps its last SHOWN_PATH_CHARS characters (its file name).  Both stay within the 80
 # characters theory.errors.InputError echoes.
-SHOWN_CHARS, SHOWN_PATH_CHARS = 48, 72
-
-
-def shown(text: object, limit: int = SHOWN_CHARS) -> str:
-    """``text`` as echoed in an error message: one line, at most ``limit`` characters, then its length.
-
-    Examples
-    --------
-    >>> shown("abc"), len(shown("x" * 100)), shown("x" * 100)[-21:]
-    ('abc', 68, 'x... (100 characters)')
-    """
-    s = str(text).replace("\n", "\\n").replace("\r", "\\r")
-    return s if len(s) <= limit else s[:limit] + f"... ({len(s)} characters)"
+SHOWN_PATH_CHARS = 72
 
 
 def shown_path(path: object) -> str:

@@ -65,7 +65,7 @@ def metadata(content: ReportContent) -> dict:
         "created_at": content.created_at,
         "shown": {f"{t.kind}: {t.column}": t.counts for t in content.tallies},
         "certified": {f"{t.kind}: {t.column}": list(t.certified) for t in content.tallies},
-        "findings": [{"name": f.name, "verdict": f.verdict, "detail": f.detail} for f in content.all_findings],
+        "findings": [f.as_dict() for f in content.all_findings],
         "normalisation": list(content.normalisations),
     }
 

@@ -72,6 +72,10 @@ class Finding:
     verdict: str
     detail: str
 
+    def as_dict(self) -> dict:
+        """{name, verdict, detail}: how every JSON form (report.json, --json) states it."""
+        return {"name": self.name, "verdict": self.verdict, "detail": self.detail}
+
 
 @dataclass(frozen=True)
 class PaperSource:
