@@ -106,3 +106,19 @@ def test_regime_errors():
     assert err.value.argument == "activation"
     with pytest.raises(InputError):
         regime_summary("I", "relu", 0)
+
+
+@pytest.mark.parametrize("d", [2, 4])
+def test_summary_c_d_holds_the_digits_asked_for(d):
+    """regime_summary keeps c_d to 40 digits; constant_mp / b_mp at more digits recompute it (they used to
+    pad the 40-digit value: an error of 2.7e-43 at 80 digits for relu, d = 2)."""
+    import mpmath
+
+    from theory.activations import get_activation
+    from theory.regimes import regime_summary, sphere_average_value
+
+    s = regime_summary("I", "relu", d)
+    ref = sphere_average_value(get_activation("relu"), d, 100)
+    with mpmath.workdps(100):
+        assert abs(s.b_mp([1.0] + [0.0] * (d - 1), 80) / mpmath.mpf(s.abar) - ref) < mpmath.mpf(10) ** -78 * ref
+        assert abs(s.constant_mp(80) / mpmath.mpf(s.abar) ** 2 - ref) < mpmath.mpf(10) ** -78 * ref

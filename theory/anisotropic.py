@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import mpmath
 import numpy as np
 
+from theory.summaries import sphere_avg_at
 from theory.activations import Activation
 from theory.summaries import finite_number
 
@@ -48,6 +49,7 @@ class AnisotropicSummary:
     mu4_sq: float
     order: int = 2
     source: str = "derived here: docs/derivations.md, 'regime III' (fourth-cumulant term of T_4)"
+    sphere_avg_digits: int | None = None  # as in theory.summaries.IsotropicSummary
 
     def __post_init__(self) -> None:
         finite_number(self.abar, "abar")
@@ -67,12 +69,18 @@ class AnisotropicSummary:
     def b_grad(self, units: np.ndarray) -> np.ndarray:
         return 4.0 * self.coefficient * np.asarray(units, dtype=float) ** 3
 
+    def sphere_avg_mp(self, dps: int):
+        """c_d at ``dps`` digits."""
+        return sphere_avg_at(self.activation, self.dim, self.sphere_avg, self.sphere_avg_digits, dps)
+
     def constant_mp(self, dps: int):
+        c_d = self.sphere_avg_mp(dps)
         with mpmath.workdps(dps):
-            return mpmath.mpf(self.abar) ** 2 * self.sphere_avg
+            return mpmath.mpf(self.abar) ** 2 * c_d
 
     def b_mp(self, unit_row, dps: int):
+        c_d = self.sphere_avg_mp(dps)
         with mpmath.workdps(dps):
             coef = mpmath.mpf(self.mu4_sq) * mpmath.mpf(self.kappa4) / self.dim**2
             quartic = mpmath.fsum(mpmath.mpf(x) ** 4 for x in unit_row) - mpmath.mpf(3) / (self.dim + 2)
-            return mpmath.mpf(self.abar) * self.sphere_avg + coef * quartic
+            return mpmath.mpf(self.abar) * c_d + coef * quartic

@@ -33,6 +33,10 @@ def as_activation(activation) -> Activation:
     return act
 
 
+# Digits of c_d a summary holds; its constant_mp / b_mp recompute c_d when asked for more.
+SUMMARY_DPS = 40
+
+
 @lru_cache(maxsize=None)
 def sphere_average_value(act: Activation, d: int, dps: int = 40):
     """c_d(sigma) from the exact closed form of theory.sphere.sphere_average_expr, evaluated in mpmath (no sympy
@@ -85,14 +89,15 @@ def regime_summary(regime: str, activation, dim: int, *, law=None, abar=None, ti
         if not np.isfinite(abar_value):
             raise InputError("abar", "expected a finite real number", got=abar)
     if key == "I":
-        return IsotropicSummary(act, d, abar_value, sphere_average_value(act, d))
+        return IsotropicSummary(act, d, abar_value, sphere_average_value(act, d, SUMMARY_DPS), SUMMARY_DPS)
     if key == "II":
         if tilt is None:
             raise InputError("tilt", "regime II needs the tilt vector m (d numbers)")
         m = tuple(float(x) for x in np.ravel(np.asarray(tilt, dtype=float)))
         return LinearTiltSummary(act, d, abar_value, m)
     mu4_sq = float(act.hermite_coefficient(4) ** 2)
-    return AnisotropicSummary(act, d, abar_value, sphere_average_value(act, d), float(target_law.kappa4), mu4_sq)
+    return AnisotropicSummary(act, d, abar_value, sphere_average_value(act, d, SUMMARY_DPS), float(target_law.kappa4),
+                              mu4_sq, sphere_avg_digits=SUMMARY_DPS)
 
 
 def rademacher_b_exact(activation, unit: np.ndarray) -> float:

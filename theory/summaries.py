@@ -48,6 +48,15 @@ def mu_sq_mp(act: Activation, k: int, dps: int):
         return mpmath.mpf(act.hermite_coefficient(k).evalf(dps + 5) ** 2)
 
 
+def sphere_avg_at(act: Activation, dim: int, value, digits: int | None, dps: int):
+    """``value`` (c_d held to ``digits`` digits) when that is enough for ``dps``, else c_d recomputed at ``dps``."""
+    if digits is None or dps <= digits:
+        return value
+    from theory.regimes import sphere_average_value  # theory.regimes builds summaries: imported when needed
+
+    return sphere_average_value(act, dim, dps)
+
+
 @dataclass(frozen=True)
 class IsotropicSummary:
     """Regime (I): b(v^) = abar c_d for every v^, C_target = abar^2 c_d (exact at finite d).
@@ -59,9 +68,17 @@ class IsotropicSummary:
     dim: int
     abar: float
     sphere_avg: mpmath.mpf
+    # Digits ``sphere_avg`` holds (None: as given, used at any precision).  Asked for more, constant_mp and
+    # b_mp recompute c_d at the digits asked (theory.regimes.sphere_average_value), instead of padding a
+    # 40-digit value with wrong digits.
+    sphere_avg_digits: int | None = None
 
     def __post_init__(self) -> None:
         finite_number(self.abar, "abar")
+
+    def sphere_avg_mp(self, dps: int):
+        """c_d at ``dps`` digits."""
+        return sphere_avg_at(self.activation, self.dim, self.sphere_avg, self.sphere_avg_digits, dps)
 
     def constant(self) -> float:
         return float(self.abar) ** 2 * float(self.sphere_avg)
@@ -73,12 +90,14 @@ class IsotropicSummary:
         return np.zeros(np.shape(units))
 
     def constant_mp(self, dps: int):
+        c_d = self.sphere_avg_mp(dps)
         with mpmath.workdps(dps):
-            return mpmath.mpf(self.abar) ** 2 * self.sphere_avg
+            return mpmath.mpf(self.abar) ** 2 * c_d
 
     def b_mp(self, unit_row, dps: int):
+        c_d = self.sphere_avg_mp(dps)
         with mpmath.workdps(dps):
-            return mpmath.mpf(self.abar) * self.sphere_avg
+            return mpmath.mpf(self.abar) * c_d
 
 
 @dataclass(frozen=True)
