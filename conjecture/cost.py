@@ -278,6 +278,14 @@ class HessianData:
     def units(self) -> np.ndarray:
         return self.arrays[0]
 
+    def orbit_operand(self, mu: np.ndarray) -> np.ndarray:
+        """A2 = 2 beta_j a_jl + mu (v v^T)_jl, the left factor of xi in ``apply(xi, orbit=(mu, A2))``."""
+        v, a, bet = self.arrays[0], self.arrays[4], self.arrays[8]
+        a2 = v @ np.swapaxes(v, -1, -2)
+        a2 *= mu[:, None, None]
+        a2 += 2 * bet[..., None] * a
+        return a2
+
     def take(self, rows) -> "HessianData":
         return HessianData(tuple(a[rows] for a in self.arrays), self.summary)
 
@@ -285,7 +293,10 @@ class HessianData:
         for a, b in zip(self.arrays, other.arrays):
             a[rows] = b
 
-    def apply(self, xi: np.ndarray) -> np.ndarray:
+    def apply(self, xi: np.ndarray, orbit: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """Hess F[xi]; with ``orbit = (mu, A2)``, A2 = 2 beta_j a_jl + mu (v v^T)_jl (``orbit_operand``), the result
+        has mu v (v^T xi - xi^T v) added (a tangent vector) at no extra matrix product: it is folded into the two
+        products that Hess F needs anyway."""
         v, inv, kp, kb, a, avb, bg, rad, bet = self.arrays
         xv = xi @ np.swapaxes(v, -1, -2)
         gdot = xv + np.swapaxes(xv, -1, -2)
@@ -295,9 +306,16 @@ class HessianData:
         bet_dot = (inv @ rhs[..., None])[..., 0]
         w = kp * bet_dot[..., None, :]
         w += gdot * kb
-        de = w @ v
-        de += a @ xi
-        de *= 2 * bet[..., None]
+        if orbit is None:
+            de = w @ v
+            de += a @ xi
+            de *= 2 * bet[..., None]
+        else:  # 2 beta (w v + a xi) + mu (v v^T xi - v xi^T v), and v xi^T = xv^T
+            mu, a2 = orbit
+            w *= 2 * bet[..., None]
+            w -= mu[:, None, None] * np.swapaxes(xv, -1, -2)
+            de = w @ v
+            de += a2 @ xi
         de += 2 * bet_dot[..., None] * avb
         if self.summary is not None:
             h = _B_STEP

@@ -244,25 +244,25 @@ class _Model:
     there; along the orbit, where Hess F has only O(||grad||) curvature of either sign, it adds about
     mu (lambda_a + lambda_b), lambda = eig(x^T x)."""
 
-    def __init__(self, data: HessianData, x: np.ndarray, mu: np.ndarray | None):
-        self.data, self.x, self.mu = data, x, mu
+    def __init__(self, data: HessianData, x: np.ndarray, mu: np.ndarray | None, a2: np.ndarray | None = None):
+        self.data, self.x, self.mu = data, x, mu  # x: the frames, equal to data.units
+        self.a2 = None if mu is None else (data.orbit_operand(mu) if a2 is None else a2)
 
     def take(self, rows: np.ndarray) -> "_Model":
-        return _Model(self.data.take(rows), self.x[rows], None if self.mu is None else self.mu[rows])
+        if self.mu is None:
+            return _Model(self.data.take(rows), self.x[rows], None)
+        return _Model(self.data.take(rows), self.x[rows], self.mu[rows], self.a2[rows])
 
     def __call__(self, v: np.ndarray) -> np.ndarray:
         v = v.astype(self.x.dtype, copy=False)
-        h = self.data.apply(v)
-        if self.mu is not None:
-            c = np.swapaxes(v, -1, -2) @ self.x
-            h += (self.x @ (np.swapaxes(c, -1, -2) - c)) * self.mu[:, None, None]
+        h = self.data.apply(v, None if self.mu is None else (self.mu, self.a2))  # the stiffener folded in
         return h.astype(float, copy=False)
 
     def single(self) -> "_Model":
         """The same model with its data in float32 (products in single precision, the CG vectors stay float64)."""
         f = lambda a: a.astype(np.float32)  # noqa: E731
         return _Model(HessianData(tuple(f(a) for a in self.data.arrays), self.data.summary), f(self.x),
-                      None if self.mu is None else f(self.mu))
+                      None if self.mu is None else f(self.mu), None if self.mu is None else f(self.a2))
 
 
 def _tcg(model: _Model, man: SphereProduct, g: np.ndarray, gn: np.ndarray, radius: np.ndarray, forcing: np.ndarray):

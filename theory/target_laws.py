@@ -5,6 +5,8 @@ A law is given by the even moments m_2, m_4, ... of one entry z (odd moments are
 * ``gaussian`` / ``gaussian(s)``: z ~ N(0, s^2), so w ~ N(0, s^2 I / d) (default s = 1);
 * ``rademacher``: z = +-1, so ||w|| = 1 exactly;
 * ``uniform``: z uniform on [-sqrt 3, sqrt 3] (unit variance);
+* ``sparse_rademacher(p)``: z = 0 with probability 1 - p, +-1/sqrt(p) with probability p/2 each (unit variance,
+  kappa_4 = 1/p - 3: from -2 at p = 1, the Rademacher law, to large positive values as p -> 0);
 * ``moments(m4=..., m6=..., m8=...)``: unit variance (m2 = 1 unless given) and the listed even
   moments; sampling uses the discrete symmetric law with the fewest atoms that matches them
   (Gauss quadrature of the moment sequence, Golub-Welsch).
@@ -25,7 +27,7 @@ import sympy as sp
 from theory.activations import check_spec_length, parse_number
 from theory.errors import InputError
 
-LAW_NAMES = ("gaussian", "gaussian(s)", "rademacher", "uniform", "moments(m4=..., m6=..., ...)")
+LAW_NAMES = ("gaussian", "gaussian(s)", "rademacher", "uniform", "sparse_rademacher(p)", "moments(m4=..., m6=..., ...)")
 
 # ---- limits on --law text (MAX_SPEC_CHARS, MAX_NUMBER_DIGITS, MAX_EXPONENT: see theory.activations) ----
 # Largest scale s of gaussian(s): the float64 quantities scale like E alpha^4 = E||w||^12 ~ s^12 <= 1e72 (degree 3),
@@ -38,6 +40,10 @@ MIN_SCALE = sp.Rational(1, 10**6)
 MAX_MOMENT = 10**12
 # Highest moment order m_k (k even): the discrete law then has at most 9 atoms.
 MAX_MOMENT_ORDER = 16
+# Smallest p of sparse_rademacher(p): kappa_4 = 1/p - 3 <= 997 and the nonzero atom 1/sqrt(p) <= 32 keep E alpha^4
+# (up to p^-5 for degree 3 at d = 1) near 1e15, far from the float64 overflow, while a law with almost every
+# entry 0 is still described (at d <= 8 a neuron is w = 0 with probability >= 0.992).
+MIN_SPARSITY = sp.Rational(1, 1000)
 
 
 def _exact_number(text: str, argument: str, what: str = "a number", bound=MAX_MOMENT) -> sp.Rational:
@@ -98,6 +104,7 @@ class TargetLaw:
     kind: str
     scale: sp.Rational = sp.Integer(1)
     given: tuple = ()
+    sparsity: sp.Rational = sp.Integer(1)  # p of sparse_rademacher(p)
 
     def moment(self, k: int):
         """E z^k exactly, or None when the law does not fix it (moment-specified laws)."""
@@ -110,6 +117,8 @@ class TargetLaw:
             return sp.Integer(1)
         if self.kind == "uniform":
             return sp.Integer(3) ** j / (k + 1)
+        if self.kind == "sparse_rademacher":  # E z^(2j) = p (1/p)^j for j >= 1
+            return self.sparsity ** (1 - j) if j else sp.Integer(1)
         if j == 0:
             return sp.Integer(1)
         return self.given[j - 1] if j - 1 < len(self.given) else None
@@ -136,13 +145,26 @@ class TargetLaw:
             z = rng.choice(np.array([-1.0, 1.0]), size=(n, d))
         elif self.kind == "uniform":
             z = rng.uniform(-np.sqrt(3.0), np.sqrt(3.0), size=(n, d))
+        elif self.kind == "sparse_rademacher":
+            p = float(self.sparsity)
+            z = rng.choice(np.array([-1.0, 0.0, 1.0]), size=(n, d), p=[p / 2, 1 - p, p / 2]) / np.sqrt(p)
         else:
             nodes, weights = self.atoms()
             z = rng.choice(nodes, size=(n, d), p=weights)
         return np.ones(n), z / np.sqrt(d)
 
     def atoms(self) -> tuple[np.ndarray, np.ndarray]:
-        """Nodes and weights of the smallest symmetric discrete law with the given moments."""
+        """Nodes and weights of the smallest symmetric discrete law with the given moments (Rademacher and sparse
+        Rademacher: their own atoms)."""
+        if self.kind == "rademacher":
+            return np.array([-1.0, 1.0]), np.array([0.5, 0.5])
+        if self.kind == "sparse_rademacher":
+            p, a = float(self.sparsity), 1 / np.sqrt(float(self.sparsity))
+            if p == 1:
+                return np.array([-1.0, 1.0]), np.array([0.5, 0.5])
+            return np.array([-a, 0.0, a]), np.array([p / 2, 1 - p, p / 2])
+        if self.kind in ("gaussian", "uniform"):
+            raise InputError("law", "a continuous law has no atoms", got=self.name)
         return _moment_atoms(tuple(self.moment(2 * j) for j in range(len(self.given) + 1)))
 
     # -- scaling factors -------------------------------------------------------------------------
@@ -197,6 +219,11 @@ class TargetLaw:
                 return _ev(ex, dps), "exact", ex
         if self.kind == "uniform":
             return _laplace_norm_power(_uniform_e, d, p, dps), "quadrature", None
+        if self.kind == "sparse_rademacher":  # ||z||^2 = K / p, K ~ Binomial(d, p): a finite sum
+            q = self.sparsity
+            ex = sum(sp.binomial(d, k) * q**k * (1 - q) ** (d - k) * (sp.Integer(k) / (q * d)) ** sp.Rational(p, 2)
+                     for k in range(1, d + 1))
+            return _ev(ex, dps), "exact", ex
         return self._expansion(d, p, dps)
 
     def _expansion(self, d: int, p: int, dps: int):
@@ -333,7 +360,9 @@ def get_law(spec) -> TargetLaw:
     >>> get_law("t(3)")
     Traceback (most recent call last):
     ...
-    theory.errors.InputError: argument law: unknown law; valid: gaussian, gaussian(s), rademacher, uniform, moments(m4=..., m6=..., ...) (got 't(3)')
+    theory.errors.InputError: argument law: unknown law; valid: gaussian, gaussian(s), rademacher, uniform, sparse_rademacher(p), moments(m4=..., m6=..., ...) (got 't(3)')
+    >>> get_law("sparse_rademacher(1/4)").kappa4
+    1
     """
     if isinstance(spec, TargetLaw):
         return spec
@@ -356,6 +385,12 @@ def get_law(spec) -> TargetLaw:
         return TargetLaw("rademacher", "rademacher")
     if key == "uniform":
         return TargetLaw("uniform", "uniform")
+    if key.startswith("sparse_rademacher(") and key.endswith(")"):
+        p = _exact_number(key[len("sparse_rademacher("):-1], "law", "the probability p of sparse_rademacher(p)", 1)
+        if not MIN_SPARSITY <= p <= 1:
+            raise InputError("law", f"sparse_rademacher(p) needs {MIN_SPARSITY} <= p <= 1 (p: probability of a "
+                                    "nonzero entry)", got=spec)
+        return TargetLaw(f"sparse_rademacher({p})", "sparse_rademacher", sparsity=p)
     if key.startswith("moments(") and key.endswith(")"):
         body = key[len("moments("):-1]
         given: dict[int, sp.Rational] = {}
