@@ -85,11 +85,29 @@ def derive_rows() -> list[dict]:
     return rows
 
 
+def claims_rows() -> list[dict]:
+    from numerics.claims_cost import cell_seconds
+    from numerics.condensation_check import DEFAULT_LR, condensation_cell
+    from numerics.memorization_check import memorization_cell
+    from numerics.ntk_scaling import ntk_cell
+
+    cases = [("memorization", memorization_cell, {"construction": c, "n": n, "d": d})
+             for c in ("threshold", "relu") for n, d in ((1000, 2), (5000, 10), (200, 5))]
+    cases += [("ntk-memorization", ntk_cell, {"features": f, "n": n, "d": 16, "eps": [0.3, 0.1, 0.03, 0.01]})
+              for f in ("ntk", "rf") for n in (200, 400, 800)]
+    cases += [("condensation", condensation_cell, {"activation": "tanh", "d": 5, "init_scale": 0.5, "optimizer": o,
+                                                   "steps": s, "lr": DEFAULT_LR[o]})
+              for o in ("adam", "gd") for s in (1000, 4000)]
+    return [{"job": f"claims {claim} " + " ".join(f"{k}={v}" for k, v in cell.items() if k not in ("eps", "lr")),
+             "estimate_s": cell_seconds(claim, cell), "measured_s": _time(lambda: fn(cell, 0))}
+            for claim, fn, cell in cases]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    rows = loss_rows() + conjecture_rows() + etf_rows() + derive_rows()
+    rows = loss_rows() + conjecture_rows() + etf_rows() + derive_rows() + claims_rows()
     for r in rows:
         r["ratio"] = r["estimate_s"] / r["measured_s"]
     if args.json:

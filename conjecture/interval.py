@@ -37,6 +37,16 @@ def _acos(t: arb) -> arb:
     return 2 * r.atan()
 
 
+def _ipow(x: arb, n: int) -> arb:
+    """x^n for an integer n >= 0 by multiplication (python-flint 0.9's ``arb ** n`` is nan for a ball centred at 0);
+    even powers start from |x|, which keeps them nonnegative."""
+    base = abs(x) if n % 2 == 0 else x
+    out = arb(1)
+    for _ in range(n):
+        out = out * base
+    return out
+
+
 def compile_arb(expr: sp.Expr) -> ArbFn:
     """Turn a sympy expression in RHO into an enclosure function on arb balls (whitelist of node types).
 
@@ -70,11 +80,11 @@ def compile_arb(expr: sp.Expr) -> ArbFn:
         base, ex = compile_arb(expr.args[0]), expr.args[1]
         if ex.is_Integer:
             n = int(ex)
-            return (lambda t: base(t) ** n) if n >= 0 else (lambda t: 1 / base(t) ** (-n))
+            return (lambda t: _ipow(base(t), n)) if n >= 0 else (lambda t: 1 / _ipow(base(t), -n))
         if ex.is_Rational and ex.q == 2:
             n = int(ex.p)
             root = lambda t: base(t).nonnegative_part().sqrt()
-            return (lambda t: root(t) ** n) if n >= 0 else (lambda t: 1 / root(t) ** (-n))
+            return (lambda t: _ipow(root(t), n)) if n >= 0 else (lambda t: 1 / _ipow(root(t), -n))
         raise ValueError(f"unsupported power in kernel expression: {expr}")
     if isinstance(expr, sp.acos):
         inner = compile_arb(expr.args[0])

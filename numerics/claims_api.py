@@ -15,6 +15,7 @@ from pathlib import Path
 
 from numerics.claims import CLAIMS, MAX_SEEDS
 from theory.errors import InputError
+from theory.job_budget import JobEstimate
 from theory.rendering import Rendered
 
 DEFAULT_OUT = "claims_out"
@@ -131,27 +132,47 @@ class ClaimRun(Rendered):
         return Path(self.files["citation"]).read_text()
 
 
-def run_claim(name: str, *, out=DEFAULT_OUT, store=None, seed: int = 0, workers: int | None = None,
-              scheduler: str | None = None, connect_timeout: float | None = None, quiet: bool = True,
-              title: str | None = None, argv: list[str] | None = None, **options) -> ClaimRun:
-    """Run claim ``name``'s check (its options as keywords, see the module docstring) and write its report
-    to ``out/<run-id>/``."""
-    from numerics import claims_report  # noqa: F401  (registers the report content of the kinds)
-    from numerics.evidence.reports import write_sweep_reports
-    from numerics.evidence.reports.kinds import kind_content
-    from numerics.evidence.run_folder import check_output_root, new_run_folder
-    from numerics.evidence.sweep import run_sweep, sweep_options
+def plan_claim(name: str, *, store=None, seed: int = 0, workers: int | None = None, scheduler: str | None = None,
+               connect_timeout: float | None = None, quiet: bool = True, argv: list[str] | None = None,
+               **options) -> tuple[str, list[dict], dict, JobEstimate]:
+    """(claim name, cells, run_sweep options, JobEstimate) of ``run_claim`` with these arguments; nothing is
+    run or written (``twolayer claims run NAME --estimate`` prints the estimate)."""
+    from numerics.claims_cost import claims_estimator
+    from numerics.evidence.sweep import plan_sweep, sweep_options
 
     name = check_claim_name(name)
     unknown = sorted(set(options) - {dest for _, dest, _ in OPTIONS})
     if unknown:
         raise InputError(unknown[0].replace("_", "-"), "is not a claim option")
-    module = _claim_module(name)
-    cells = module.cells_from_options(claim_options(name, options))
+    cells = _claim_module(name).cells_from_options(claim_options(name, options))
     if len(cells) > MAX_CELLS:
-        raise InputError("n", f"too many cells ({len(cells)} > {MAX_CELLS})")
+        seeds = 1 + max(int(c.get("replicate", 0)) for c in cells)
+        raise InputError("seeds" if seeds > 1 else "n", f"too many cells ({len(cells)} > {MAX_CELLS}): fewer "
+                                                         f"values or seeds")
     kw = sweep_options(store=store, seed=seed, scheduler=scheduler, workers=workers, connect_timeout=connect_timeout,
                        quiet=quiet, argv=argv)
+    kw, job = plan_sweep(cells, claims_estimator(name), kw)
+    return name, cells, kw, job
+
+
+def run_claim(name: str, *, out=DEFAULT_OUT, store=None, seed: int = 0, workers: int | None = None,
+              scheduler: str | None = None, connect_timeout: float | None = None, quiet: bool = True,
+              title: str | None = None, allow_large: bool = False, argv: list[str] | None = None,
+              **options) -> ClaimRun:
+    """Run claim ``name``'s check (its options as keywords, see the module docstring) and write its report
+    to ``out/<run-id>/``.  A job above the default budget (``theory.job_budget``) is refused unless
+    ``allow_large``."""
+    from numerics import claims_report  # noqa: F401  (registers the report content of the kinds)
+    from numerics.evidence.reports import write_sweep_reports
+    from numerics.evidence.reports.kinds import kind_content
+    from numerics.evidence.run_folder import check_output_root, new_run_folder
+    from numerics.evidence.sweep import run_sweep
+    from theory.job_budget import check_budget
+
+    name, cells, kw, job = plan_claim(name, store=store, seed=seed, workers=workers, scheduler=scheduler,
+                                      connect_timeout=connect_timeout, quiet=quiet, argv=argv, **options)
+    check_budget(job, allow_large=allow_large)
+    module = _claim_module(name)
     root = check_output_root(out)
     claim = CLAIMS[name]
     outcome = run_sweep(module.CELL_FUNCTION, cells, kind=claim.kind, **kw)

@@ -2,7 +2,7 @@
 
     twolayer claims [list] [--json]
     twolayer claims run NAME [claim options] [--store PATH] [--seed S] [--workers K | --scheduler ADDR]
-                             [--out ROOT] [--json]
+                             [--out ROOT] [--estimate] [--allow-large] [--json]
 
 Claims (docs/claims.md): memorization, ntk-memorization, condensation.  An option that does not apply to
 the claim is an error (exit 2).  A thin layer over ``numerics.claims_api.run_claim``.  Exit status 0 when the run finished (a claim NOT SUPPORTED here is a
@@ -12,8 +12,10 @@ finding, not a failure), 1 when a cell's check failed ('fails': a label not repr
 from __future__ import annotations
 
 from numerics.claims import CLAIMS
-from numerics.claims_api import DEFAULT_OUT, DEFAULTS, OPTIONS, run_claim
+from numerics.claims_api import DEFAULT_OUT, DEFAULTS, OPTIONS, plan_claim, run_claim
 from theory.cli_args import add_json_flag, print_json
+from theory.job_budget import add_budget_flags, print_estimate
+
 
 def _cmd_list(args) -> int:
     rows = [{"name": c.name, "source": c.source, "statement": c.statement, "kind": c.kind, "docs": c.docs}
@@ -29,10 +31,12 @@ def _cmd_list(args) -> int:
 def _cmd_run(args) -> int:
     import sys
 
-    report = run_claim(args.name, out=args.out, store=args.store, seed=args.seed, workers=args.workers,
-                       scheduler=args.scheduler, connect_timeout=args.connect_timeout, quiet=args.quiet,
-                       title=args.title, argv=["twolayer", *sys.argv[1:]],
-                       **{dest: getattr(args, dest) for _, dest, _ in OPTIONS})
+    common = dict(store=args.store, seed=args.seed, workers=args.workers, scheduler=args.scheduler,
+                  connect_timeout=args.connect_timeout, quiet=args.quiet, argv=["twolayer", *sys.argv[1:]],
+                  **{dest: getattr(args, dest) for _, dest, _ in OPTIONS})
+    if args.estimate:
+        return print_estimate(plan_claim(args.name, **common)[3], as_json=args.json)
+    report = run_claim(args.name, out=args.out, title=args.title, allow_large=args.allow_large, **common)
     if args.json:
         print_json(report.as_json())
     else:
@@ -60,6 +64,7 @@ def register(subparsers) -> None:
     for flag, dest, text in OPTIONS:
         run.add_argument(flag, dest=dest, default=None, help=text + " (default: per claim, see above)")
     add_sweep_arguments(run)
+    add_budget_flags(run)
     run.add_argument("--out", default=DEFAULT_OUT, metavar="ROOT", help="write the reports to ROOT/<run-id>/")
     run.add_argument("--title", default=None, help="report title (default: 'Claim check: NAME')")
     add_json_flag(run)

@@ -71,3 +71,29 @@ def test_each_claim_report_cites_its_own_paper(tmp_path):
     assert "Checks the claims of: Bubeck, Eldan, Lee, Mikulincer, NeurIPS 2020" in cite
     assert "\\cite{bubeck2020network}" in cite and "@inproceedings{bubeck2020network," in cite
     assert "amani2022sharp" not in cite
+
+
+@pytest.mark.parametrize("argv,name,needle", [
+    (["claims", "run", "memorization", "--n", "20000", "--d", "1"], "n", "of memory"),
+    (["claims", "run", "ntk-memorization", "--n", "4000", "--seeds", "64"], "seeds", "--allow-large"),
+    (["claims", "run", "condensation", "--steps", "100000", "--seeds", "20"], "seeds", "--allow-large"),
+])
+def test_job_over_budget_refused_before_anything_is_written(argv, name, needle, tmp_path, capsys, monkeypatch):
+    """The claims estimate (numerics.claims_cost) refuses a runaway job: one line, no store, no report folder."""
+    from tests.cli_checks import assert_refused
+
+    monkeypatch.chdir(tmp_path)
+    code = main(argv + ["--store", "st", "--out", "o"])
+    captured = capsys.readouterr()
+    assert_refused(code, captured.out, captured.err, name, needle)
+    assert not (tmp_path / "st").exists() and not (tmp_path / "o").exists()
+
+
+def test_estimate_json_runs_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["claims", "run", "ntk-memorization", "--n", "4000", "--seeds", "64", "--estimate", "--json",
+                 "--store", "st"]) == 0
+    est = json.loads(capsys.readouterr().out)["estimate"]
+    assert est["command"] == "claims" and est["seconds"] > est["budget"]["seconds"]
+    assert {p["argument"] for p in est["parts"]} == {"n", "seeds"}
+    assert not (tmp_path / "st").exists() and not (tmp_path / "claims_out").exists()

@@ -73,7 +73,8 @@ class ExactAnisotropicSummary:
     >>> from theory.kernels import dual_kernel
     >>> k = dual_kernel(s.activation).numpy
     >>> e1 = np.array([[1.0, 0.0]])
-    >>> bool(abs(s.b(e1)[0] - float(k(np.array(2 ** -0.5)))) < 1e-15)  # b(e1) = kappa(1/sqrt 2) (kappa_e averages +-)
+    >>> r = 2 ** -0.5                                                 # b(e1) = 2^-2 sum_s kappa(<s, e1>/sqrt 2)
+    >>> bool(abs(s.b(e1)[0] - float(k(np.array(r)) + k(np.array(-r))) / 2) < 1e-15)
     True
     >>> C = (float(k(np.array(1.0))) + 2 * float(k(np.array(0.0))) + float(k(np.array(-1.0)))) / 4
     >>> bool(abs(s.constant() - C) < 1e-15)                         # sum_k C(2, k) kappa(1 - k) / 4

@@ -127,7 +127,7 @@ def product_point_law(squares, probabilities, zero_probability, d: int, *, name:
         total = sum(pr) + p0
         pr, p0 = tuple(p / total for p in pr), p0 / total
     K = len(sq)
-    values = list(range(-K, K + 1)) if p0 > 0 else [v for v in range(-K, K + 1) if v]
+    values = [v for v in range(K, -K - 1, -1) if v or p0 > 0]  # K, ..., 1, (0,) -1, ..., -K
     count = (len(values) ** d - (1 if p0 > 0 else 0)) // 2
     if count > MAX_POINTS:
         raise InputError("dim", f"the law {name} has {count} point pairs in d = {d}; at most {MAX_POINTS} are "
