@@ -187,7 +187,9 @@ class ReducedCost:
         n = units.shape[0] ** 2 + units.shape[0] + 2
         return float(4 * n * np.finfo(float).eps * scale)
 
-    def _parts(self, units: np.ndarray):
+    def evaluate_parts(self, units: np.ndarray):
+        """``evaluate`` and its intermediates (gram, K^-1, kappa', A, A v - grad b, grad b, radial), which
+        ``hessian_data`` turns into the Hessian at the same frames without a second evaluation."""
         gram = units @ np.swapaxes(units, -1, -2)
         K = self._kernel_of_gram(gram)
         b = self.summary.b(units)
@@ -213,10 +215,10 @@ class ReducedCost:
 
     def evaluate(self, units: np.ndarray) -> CostValue:
         """F (or F_+), beta*, the Riemannian gradient and cond(K) at unit-row frames (B, M, d)."""
-        return self._parts(units)[0]
+        return self.evaluate_parts(units)[0]
 
-    def _hessian_data(self, units: np.ndarray, beta: np.ndarray, parts: tuple) -> "HessianData":
-        """What Hess F[xi] needs at ``units``, from an evaluation's beta* and intermediates (``_parts``)."""
+    def hessian_data(self, units: np.ndarray, beta: np.ndarray, parts: tuple) -> "HessianData":
+        """What Hess F[xi] needs at ``units``, from an evaluation's beta* and intermediates (``evaluate_parts``)."""
         gram, inv, Kp, A, avb, bgrad, radial = parts
         m = units.shape[-2]
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -230,8 +232,8 @@ class ReducedCost:
         """F at unit-row frames (B, M, d) and the data of its Riemannian Hessian there (signed beta only)."""
         if self.beta_mode != "signed":
             raise InputError("beta_mode", "the Hessian is implemented for signed beta", got=self.beta_mode)
-        ev, parts = self._parts(units)
-        return ev, self._hessian_data(units, ev.beta, parts)
+        ev, parts = self.evaluate_parts(units)
+        return ev, self.hessian_data(units, ev.beta, parts)
 
     def hessian_operator(self, units: np.ndarray) -> tuple[CostValue, Callable[..., np.ndarray]]:
         """F at unit-row frames (B, M, d) and hess(xi, rows=None) -> Hess F[xi] for tangent xi (B, M, d), or for

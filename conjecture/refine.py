@@ -363,7 +363,7 @@ def _trust_regions(cost: ReducedCost, man: SphereProduct, st: _State, todo: np.n
             eta[p], heta[p], edge[p] = -c * g[p], -c * hg, tau >= 1.0
             mval[p] = man.inner(g[p], eta[p]) + 0.5 * man.inner(eta[p], heta[p])
         x_new = man.retract(x, eta)
-        ev, parts = cost._parts(x_new)
+        ev, parts = cost.evaluate_parts(x_new)
         st.evaluations += idx.size
         reg = RHO_REG * eps * np.maximum(1.0, np.abs(f))
         rho = (f - ev.value + reg) / (-mval + reg)
@@ -378,7 +378,7 @@ def _trust_regions(cost: ReducedCost, man: SphereProduct, st: _State, todo: np.n
             gain = f[acc] - ev.value[acc]
             stalled[rows] = np.where(gain <= STALL_RTOL * np.abs(ev.value[acc]) + 1e-300, stalled[rows] + 1, 0)
             st.accept(rows, x_new[acc], _take(ev, acc), man.norm(ev.gradient[acc]))
-            data.put(rows, cost._hessian_data(x_new[acc], ev.beta[acc], tuple(q[acc] for q in parts)))
+            data.put(rows, cost.hessian_data(x_new[acc], ev.beta[acc], tuple(q[acc] for q in parts)))
         st.iters[idx] += 1
         active[idx] = ((st.gn[idx] > gtol) & (st.iters[idx] < max_iter) & (radius[idx] > TR_MIN_RADIUS)
                        & (stalled[idx] < STALL_ITERS))

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 import mpmath
 from flint import arb, arb_mat, ctx, fmpz
 
-from numerics.interval_loss import _kappa_ball, _lipschitz_arb
+from numerics.interval_loss import kappa_ball, lipschitz_arb
 from numerics.kappa import FastKappa
 from theory.activations import Activation
 
@@ -74,15 +74,15 @@ def kernel_matrix_arb(act: Activation, G: arb_mat) -> arb_mat:
     """K_jl = kappa(G_jl) for a symmetric ball Gram matrix of unit rows (entries whose true value is in [-1, 1]).
 
     kappa is numerics.kappa's hand-written Cho-Saul form in arb (independent of theory.kernels' sympy
-    derivation); balls touching +-1 (the diagonal) are handled by numerics.interval_loss._kappa_ball.
+    derivation); balls touching +-1 (the diagonal) are handled by numerics.interval_loss.kappa_ball.
     """
     kap = FastKappa.from_activation(act)
-    lip = _lipschitz_arb(kap)
+    lip = lipschitz_arb(kap)
     M = G.nrows()
     K = arb_mat(M, M)
     for j in range(M):
         for l in range(j, M):
-            v = _kappa_ball(kap, G[j, l], lip)
+            v = kappa_ball(kap, G[j, l], lip)
             K[j, l] = v
             K[l, j] = v
     return K

@@ -55,7 +55,7 @@ def _gram(rows_a, rows_b) -> arb_mat:
     return arb_mat(rows_a) * arb_mat(rows_b).transpose()
 
 
-def _lipschitz_arb(kap: FastKappa) -> arb | None:
+def lipschitz_arb(kap: FastKappa) -> arb | None:
     """max |kappa'| on [-1, 1] as an exact ball: (|p| + |q|)^2 n^2 k_{n-1}(1) (see FastKappa.lipschitz);
     None for degree 0 (kappa is only 1/2-Hoelder there)."""
     n = kap.degree
@@ -86,7 +86,7 @@ def _kappa_atan2(kap: FastKappa, rho: arb) -> arb:
     return value
 
 
-def _kappa_ball(kap: FastKappa, rho: arb, lip: arb | None) -> arb:
+def kappa_ball(kap: FastKappa, rho: arb, lip: arb | None) -> arb:
     """kappa at a cosine ball whose true value lies in [-1, 1].
 
     Inside (-1, 1): ``kap.evaluate_arb``.  A ball reaching +-1 makes arb's arccos undefined (nan), so
@@ -106,7 +106,7 @@ def _kernel_sum(kap: FastKappa, gram: arb_mat, norms_a, norms_b, wa, wb, *, symm
     total = arb(0)
     n_a, n_b = gram.nrows(), gram.ncols()
     k_one = kap.evaluate_arb(arb(1))
-    lip = _lipschitz_arb(kap)
+    lip = lipschitz_arb(kap)
     for i in range(n_a):
         if norms_a[i] is None:
             continue
@@ -119,7 +119,7 @@ def _kernel_sum(kap: FastKappa, gram: arb_mat, norms_a, norms_b, wa, wb, *, symm
         for k in range(start, n_b):
             if norms_b[k] is None:
                 continue
-            row += wb[k] * _kappa_ball(kap, gram[i, k] / (norms_a[i] * norms_b[k]), lip)
+            row += wb[k] * kappa_ball(kap, gram[i, k] / (norms_a[i] * norms_b[k]), lip)
         total += (2 * row if symmetric else row) * wa[i]
     return total
 
