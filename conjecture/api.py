@@ -22,8 +22,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conjecture.report import (NORMALISATION, best_text, certificate_text, etf_text, gap_text, polygon_section,
-                               tilt_section)
+from conjecture.report import (NORMALISATION, best_text, certificate_text, etf_text, gap_text, orientation_section,
+                               polygon_section, tilt_section)
 from numerics.evidence.provenance import content_hash
 from numerics.evidence.store import CellRecord
 from theory.cli_args import parse_dims, parse_int, parse_int_set
@@ -39,7 +39,7 @@ DEFAULT_OUT = "conjecture_out"
 MAX_D = 64  # MAX_M (64) is shared with derive: theory.derive_bounds
 MAX_CELLS = 4096
 MAX_STARTS = 4096
-STUDIES = ("polygons", "tilt")
+STUDIES = ("polygons", "tilt", "orientation")
 # The parts of a cell's result that carry its certificates (hashed into ``certificate_hash``).
 CERTIFICATE_KEYS = ("bounds_nonneg", "certified_gap_rel", "zero_loss_certificate", "refutation_nonneg",
                     "refutation_signed", "qp_at_etf_nonneg")
@@ -208,7 +208,7 @@ class SweepReport(Rendered):
 
 
 def _cells(*, M, d, activation, regime, starts, polish_dps, max_iter, sdp, solver, tilt_norm, law, frame,
-           study) -> list[dict]:
+           study, objective=None, bnb_seconds=None) -> list[dict]:
     """The cells' parameters, every value checked (InputError naming the option) before any work starts."""
     Ms = parse_int_set(M, "M", lo=2, hi=MAX_M)
     dims = parse_dims(d, Ms, lo=1, hi=MAX_D)
@@ -218,15 +218,20 @@ def _cells(*, M, d, activation, regime, starts, polish_dps, max_iter, sdp, solve
     if not any(dims.values()):
         raise InputError("d", f"no d in 1..{MAX_D} for these M", got=d)
     if study is not None and str(study).strip().lower() not in STUDIES:
-        raise InputError("study", "expected polygons or tilt", got=study)
+        raise InputError("study", "expected polygons, tilt or orientation", got=study)
     regime = str(regime).strip().upper()
     if regime not in ("I", "II", "III"):
         raise InputError("regime", "expected one of I, II, III", got=regime)
+    if study is not None and str(study).strip().lower() == "orientation" and regime != "III":
+        raise InputError("study", f"orientation applies to regime III only (this run is regime {regime})", got=study)
     if tilt_norm is not None and regime != "II":
         raise InputError("tilt-norm", f"applies to regime II only (this run is regime {regime})", got=tilt_norm)
     if law is not None and regime != "III":
         raise InputError("law", f"applies to regime III only (regimes I and II have Gaussian-equivalent targets; "
                                 f"this run is regime {regime})", got=law)
+    for name, value in (("objective", objective), ("bnb-seconds", bnb_seconds)):
+        if value is not None and regime != "III":
+            raise InputError(name, f"applies to regime III only (this run is regime {regime})", got=value)
     starts = parse_int(starts, "starts", lo=1, hi=MAX_STARTS)
     norm = DEFAULT_TILT_NORM if tilt_norm is None else tilt_norm
     if isinstance(norm, bool) or not isinstance(norm, (int, float)) or norm != norm or not 0 <= norm <= 1e6:
@@ -256,6 +261,10 @@ def _cells(*, M, d, activation, regime, starts, polish_dps, max_iter, sdp, solve
                 c["tilt_norm"] = float(norm)
             if regime == "III":
                 c["law"] = law or DEFAULT_REGIME_III_LAW
+                if objective is not None:
+                    c["objective"] = objective
+                if bnb_seconds is not None:
+                    c["bnb_seconds"] = bnb_seconds
             if not sdp:
                 c["sdp"] = False
             if user is not None:
@@ -271,11 +280,17 @@ def _cells(*, M, d, activation, regime, starts, polish_dps, max_iter, sdp, solve
     return cells
 
 
-def _studies(study, Ms, act: str, seed: int) -> tuple[list, dict]:
-    """The requested study over the M values, as report sections and as data."""
+def _studies(study, Ms, act: str, seed: int, cells: list | None = None) -> tuple[list, dict]:
+    """The requested study over the M values (the orientation study: over the cells' (M, d)), as report sections
+    and as data."""
     if study is None:
         return [], {}
     key = str(study).strip().lower()
+    if key == "orientation":
+        from conjecture.orientation_map import orientation_study
+
+        data = orientation_study(_study_dims(cells), activation=act, seed=seed)
+        return [orientation_section(data)], {"orientation": data}
     if key == "polygons":
         from conjecture.polygons import polygon_study
 
@@ -295,7 +310,8 @@ def sweep(*, M=DEFAULT_M, d=DEFAULT_D, activation: str = "relu", regime: str = "
           max_iter: int = 300, sdp: bool = True, solver: str = "CLARABEL", study: str | None = None,
           out=DEFAULT_OUT, store=None, workers: int | None = None, scheduler: str | None = None,
           connect_timeout: float | None = None, quiet: bool = True, allow_large: bool = False,
-          argv: list[str] | None = None) -> SweepReport:
+          argv: list[str] | None = None, objective: str | None = None,
+          bnb_seconds: float | None = None) -> SweepReport:
     """Sweep the (M, d) cells: search, relaxations, certificates and verdicts, stored cell by cell.
 
     ``out``: the output root (each run writes ``out/<run-id>/`` with the five report forms and points
@@ -307,7 +323,7 @@ def sweep(*, M=DEFAULT_M, d=DEFAULT_D, activation: str = "relu", regime: str = "
     plan = estimate(M=M, d=d, activation=activation, regime=regime, starts=starts, seed=seed, frame=frame,
                     tilt_norm=tilt_norm, law=law, polish_dps=polish_dps, max_iter=max_iter, sdp=sdp, solver=solver,
                     study=study, store=store, workers=workers, scheduler=scheduler, connect_timeout=connect_timeout,
-                    quiet=quiet, argv=argv)
+                    quiet=quiet, argv=argv, objective=objective, bnb_seconds=bnb_seconds)
     cells, options, job = plan
     check_budget(job, allow_large=allow_large)
     from numerics.evidence.run_folder import check_output_root, new_run_folder
@@ -319,7 +335,7 @@ def sweep(*, M=DEFAULT_M, d=DEFAULT_D, activation: str = "relu", regime: str = "
 
     outcome = run_sweep(evaluate_cell, cells, kind=KIND, **options)
     act = cells[0]["activation"]
-    sections, study_data = _studies(study, sorted({c["M"] for c in cells}), act, options["seed"])
+    sections, study_data = _studies(study, sorted({c["M"] for c in cells}), act, options["seed"], cells)
     title = f"ETF conjecture, regime {cells[0]['regime']}, {act}"
     folder = bundle = None
     if root is not None:
@@ -342,18 +358,35 @@ def estimate(*, M=DEFAULT_M, d=DEFAULT_D, activation: str = "relu", regime: str 
              seed: int = 0, frame=None, tilt_norm: float | None = None, law: str | None = None, polish_dps: int = 30,
              max_iter: int = 300, sdp: bool = True, solver: str = "CLARABEL", study: str | None = None, store=None,
              workers: int | None = None, scheduler: str | None = None, connect_timeout: float | None = None,
-             quiet: bool = True, argv: list[str] | None = None) -> tuple[list[dict], dict, JobEstimate]:
+             quiet: bool = True, argv: list[str] | None = None, objective: str | None = None,
+             bnb_seconds: float | None = None) -> tuple[list[dict], dict, JobEstimate]:
     """(cells, run_sweep options, JobEstimate) of ``sweep`` with these arguments: every value checked,
     nothing run or written.  ``twolayer conjecture --estimate`` prints the estimate."""
     from conjecture.job_cost import sweep_estimate
     from numerics.evidence.sweep import plan_sweep, sweep_options
 
     cells = _cells(M=M, d=d, activation=activation, regime=regime, starts=starts, polish_dps=polish_dps,
-                   max_iter=max_iter, sdp=sdp, solver=solver, tilt_norm=tilt_norm, law=law, frame=frame, study=study)
+                   max_iter=max_iter, sdp=sdp, solver=solver, tilt_norm=tilt_norm, law=law, frame=frame, study=study,
+                   objective=objective, bnb_seconds=bnb_seconds)
     options = sweep_options(store=store, seed=seed, scheduler=scheduler, workers=workers,
                             connect_timeout=connect_timeout, quiet=quiet, argv=argv)
     options, job = plan_sweep(cells, sweep_estimate, options)
+    if study is not None and str(study).strip().lower() == "orientation":
+        from conjecture.job_cost import orientation_study_part
+
+        job = JobEstimate(job.command, job.parts + (orientation_study_part(_study_dims(cells), act=cells[0]["activation"]),))
     return cells, options, job
+
+
+def _study_dims(cells: list) -> dict:
+    """{M: [d, ...]} of the cells with an ETF (M <= d + 1, d >= 2): the orientation study's grid."""
+    out: dict = {}
+    for c in cells:
+        if c["M"] <= c["d"] + 1 and c["d"] >= 2:
+            out.setdefault(c["M"], []).append(c["d"])
+    if not out:
+        raise InputError("d", "the orientation study needs cells with M <= d + 1 and d >= 2")
+    return out
 
 
 def check(*, M: int, d: int, activation: str = "relu", regime: str = "I", starts=DEFAULT_STARTS, seed: int = 0,

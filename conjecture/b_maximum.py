@@ -96,8 +96,10 @@ def _in_region(box) -> bool:
 
 
 def certify_b_maximum(activation, dim: int, law="rademacher", *, max_boxes: int = 100_000,
-                      max_seconds: float = 300.0) -> BMaxCertificate:
-    """Certify the global maximum of b on S^{d-1} (see the module docstring); d = 1 is trivial (b(1) = b(-1))."""
+                      max_seconds: float = 300.0, candidate: int | None = None) -> BMaxCertificate:
+    """Certify the global maximum of b on S^{d-1} (see the module docstring); d = 1 is trivial (b(1) = b(-1)).
+
+    ``candidate`` k tries v*_k instead of the best candidate (a wrong one must fail: the tests use it)."""
     t0 = time.perf_counter()
     obj = ball_objective(activation, dim, law)
     s = obj.summary
@@ -107,7 +109,7 @@ def certify_b_maximum(activation, dim: int, law="rademacher", *, max_boxes: int 
         v = np.zeros(d)
         v[:k] = k ** -0.5
         cands[k] = float(s.b(v[None])[0])
-    k = max(cands, key=lambda j: cands[j])
+    k = max(cands, key=lambda j: cands[j]) if candidate is None else int(candidate)
     vstar = np.zeros(d)
     vstar[:k] = k ** -0.5
     old = flint.ctx.prec

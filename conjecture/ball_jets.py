@@ -180,16 +180,31 @@ def tighten(box: Jet, centre: Jet, deltas: list) -> Jet:
     intersected with the natural enclosure. Both contain the true values (Taylor's theorem with H(X) enclosing
     the Hessian on the box), so their intersection does."""
     p = len(box.g)
+    h = box.h
+    full = [[None] * p for _ in range(p)]
     quad = arb(0)
-    for (i, k), hh in zip(pairs(p), box.h):
-        quad += hh * deltas[i] * deltas[k] * (1 if i == k else 2)
-    v = centre.v + sum((gc * dl for gc, dl in zip(centre.g, deltas)), arb(0)) + quad / 2
-    v = v.intersection(box.v) if box.v.is_finite() else v
+    idx = 0
+    for i in range(p):
+        di = deltas[i]
+        for k in range(i, p):
+            hh = h[idx]
+            idx += 1
+            full[i][k] = full[k][i] = hh
+            quad += hh * di * deltas[k] if i == k else 2 * hh * di * deltas[k]
+    v = centre.v + quad / 2
+    for gc, dl in zip(centre.g, deltas):
+        v += gc * dl
+    if box.v.is_finite():
+        v = v.intersection(box.v)
     g = []
     for i in range(p):
-        gi = centre.g[i] + sum((box.hess(i, k) * deltas[k] for k in range(p)), arb(0))
-        g.append(gi.intersection(box.g[i]) if box.g[i].is_finite() else gi)
-    return Jet(v, g, box.h)
+        gi = centre.g[i]
+        row = full[i]
+        for k in range(p):
+            gi += row[k] * deltas[k]
+        bg = box.g[i]
+        g.append(gi.intersection(bg) if bg.is_finite() else gi)
+    return Jet(v, g, h)
 
 
 class Pair:
@@ -248,12 +263,17 @@ class Pair:
     def __mul__(self, other):
         if not isinstance(other, Pair):
             return self.scale(other)
-        return self._make(self.box * other.box, self.centre * other.centre)
+        return self._make(self.box * other.box, self.centre * other.centre, narrow=False)
+
+    def tight(self) -> "Pair":
+        """The same Pair with its box value and gradient narrowed (``tighten``)."""
+        return self._make(self.box, self.centre)
 
     __rmul__ = __mul__
 
     def reciprocal(self) -> "Pair":
-        return self._make(self.box.reciprocal(), self.centre.reciprocal())
+        x = self.tight()
+        return self._make(x.box.reciprocal(), x.centre.reciprocal())
 
     def __truediv__(self, other):
         if not isinstance(other, Pair):
@@ -261,10 +281,13 @@ class Pair:
         return self * other.reciprocal()
 
     def sqrt(self) -> "Pair":
-        return self._make(self.box.sqrt(), self.centre.sqrt())
+        x = self.tight()
+        return self._make(x.box.sqrt(), x.centre.sqrt())
 
     def cos(self) -> "Pair":
-        return self._make(self.box.cos(), self.centre.cos())
+        x = self.tight()
+        return self._make(x.box.cos(), x.centre.cos())
 
     def sin(self) -> "Pair":
-        return self._make(self.box.sin(), self.centre.sin())
+        x = self.tight()
+        return self._make(x.box.sin(), x.centre.sin())

@@ -162,7 +162,7 @@ class BallObjective:
         bounds = [norm_bound(vector, i) for i in range(p)]
         total = None
         for u, w in zip(self.units, self.weights):
-            rho = dot(vector, u) if numerator is None else dot(numerator, u) * factor
+            rho = (dot(vector, u) if numerator is None else dot(numerator, u) * factor).tight()
             term = Pair(self._kernel_jet(rho.box, bounds), self._kernel_jet(rho.centre, None), rho.deltas)
             term = rho._make(term.box, term.centre).scale(w)
             total = term if total is None else total + term

@@ -70,13 +70,23 @@ class BoxSearchResult:
     bound_kinds: dict
     bits: int
     excluded_boxes: int = 0
+    covered_fraction: float = 0.0  # volume of the boxes closed or excluded / the domain's volume (see box_search)
+    order: str = "depth"
+
+    def projected_seconds(self) -> float | None:
+        """Time to cover the whole domain at the rate so far (seconds / covered fraction): a rough projection."""
+        if self.certified or self.covered_fraction <= 0:
+            return None
+        return self.seconds / self.covered_fraction
 
     def as_dict(self) -> dict:
         return {"certified": self.certified, "sense": self.sense, "threshold": self.threshold, "boxes": self.boxes,
                 "closed": self.closed, "per_depth": list(self.per_depth), "seconds": round(self.seconds, 3),
                 "reason": self.reason, "lowest_centre": self.lowest_centre,
                 "lowest_centre_at": None if self.lowest_centre_at is None else list(self.lowest_centre_at),
-                "bound_kinds": dict(self.bound_kinds), "bits": self.bits, "excluded_boxes": self.excluded_boxes}
+                "bound_kinds": dict(self.bound_kinds), "bits": self.bits, "excluded_boxes": self.excluded_boxes,
+                "covered_fraction": self.covered_fraction, "order": self.order,
+                "projected_seconds": self.projected_seconds()}
 
 
 def _sym_matrix(pair: Pair) -> arb_mat:
@@ -148,13 +158,26 @@ def lower_bounds(pair: Pair, halfwidths: Sequence[arb]) -> dict:
 
 def box_search(fn: Callable[[list], Pair], boxes: Sequence[Box], threshold, *, sense: str = "min",
                keep: Callable[[Box], bool] | None = None, excluded: Callable[[Box], bool] | None = None,
-               max_boxes: int = 200_000, max_seconds: float = 600.0, bits: int = 64) -> BoxSearchResult:
+               max_boxes: int = 200_000, max_seconds: float = 600.0, bits: int = 64,
+               order: str = "depth", domain_volume: float | None = None) -> BoxSearchResult:
     """Prove f > threshold (sense 'min') or f < threshold (sense 'max') on the union of ``boxes``.
 
     ``fn`` maps the parameter Pairs of a box to f as a Pair; ``keep(box)`` is False for a box outside the domain;
-    ``excluded(box)`` True for a box inside a region proved otherwise. Returns a BoxSearchResult."""
+    ``excluded(box)`` True for a box inside a region proved otherwise; ``order`` 'depth' (a stack: little memory)
+    or 'breadth' (a queue: level by level, for measuring how the open boxes grow). ``domain_volume``: the volume
+    of the domain inside the boxes (default: the boxes' volume less what ``keep`` drops so far), for the covered
+    fraction (closed and excluded volume over it) and the projected time. Returns a BoxSearchResult."""
     if sense not in ("min", "max"):
         raise ValueError("sense must be 'min' or 'max'")
+    if order not in ("depth", "breadth"):
+        raise ValueError("order must be 'depth' or 'breadth'")
+    from collections import deque
+
+    def volume(lo, hi) -> float:
+        out = 1.0
+        for a, b in zip(lo, hi):
+            out *= float(b - a)
+        return out
     sign = 1 if sense == "min" else -1
     t0 = time.perf_counter()
     old = flint.ctx.prec
@@ -162,7 +185,10 @@ def box_search(fn: Callable[[list], Pair], boxes: Sequence[Box], threshold, *, s
     try:
         T = _q(Fraction(threshold)) if not isinstance(threshold, arb) else threshold
         Ts = T if sign == 1 else -T
-        stack = [(tuple(Fraction(x) for x in lo), tuple(Fraction(x) for x in hi), 0) for lo, hi in boxes]
+        stack = deque((tuple(Fraction(x) for x in lo), tuple(Fraction(x) for x in hi), 0) for lo, hi in boxes)
+        total_volume = sum(volume(lo, hi) for lo, hi, _ in stack) or 1.0
+        covered = dropped = 0.0
+        take = stack.pop if order == "depth" else stack.popleft
         per_depth: dict[int, int] = {}
         kinds = {"natural": 0, "separable": 0, "newton": 0}
         count = closed = skipped = 0
@@ -170,11 +196,13 @@ def box_search(fn: Callable[[list], Pair], boxes: Sequence[Box], threshold, *, s
         reason = "every box bounded"
         certified = True
         while stack:
-            lo, hi, depth = stack.pop()
+            lo, hi, depth = take()
             if keep is not None and not keep((lo, hi)):
+                dropped += volume(lo, hi)
                 continue
             if excluded is not None and excluded((lo, hi)):
                 skipped += 1
+                covered += volume(lo, hi)
                 continue
             if count >= max_boxes or time.perf_counter() - t0 > max_seconds:
                 certified = False
@@ -205,6 +233,7 @@ def box_search(fn: Callable[[list], Pair], boxes: Sequence[Box], threshold, *, s
             if best.is_finite() and best > Ts:
                 kinds[name] += 1
                 closed += 1
+                covered += volume(lo, hi)
                 continue
             # split where the slack is largest: |g_i| h_i + sum_k |H_ik| h_i h_k
             p = len(lo)
@@ -225,6 +254,8 @@ def box_search(fn: Callable[[list], Pair], boxes: Sequence[Box], threshold, *, s
                                threshold.str(20), count, closed, tuple(per_depth.get(k, 0) for k in
                                                                       range(max(per_depth) + 1 if per_depth else 0)),
                                seconds, reason, None if lowest is None else sign * lowest, lowest_at, kinds, bits,
-                               skipped)
+                               skipped, 1.0 if certified else covered / (domain_volume or
+                                                                           max(total_volume - dropped, 1e-300)),
+                               order)
     finally:
         flint.ctx.prec = old

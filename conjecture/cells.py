@@ -49,6 +49,7 @@ from theory.summaries import finite_number
 KIND = "conjecture-cell"
 SOLVERS = ("CLARABEL", "SCS")
 INJECTIONS = ("none", "lp_fail", "lp_inaccurate", "qp_fail", "qp_inaccurate")
+OBJECTIVES = ("exact", "truncated")  # regime III: theory.exact_anisotropic, or theory.anisotropic's O(d^-2) b
 # Polishing cost grows like (M (d-1))^2 mpmath gradient evaluations; above this tangent dimension it is skipped.
 POLISH_MAX_DIM = 64
 # A found frame counts as "the ETF" when its Gram matrix is within this of the ETF's (max entry): the refine
@@ -87,6 +88,9 @@ class CellParams:
     inject: str
     lp_always: bool = False
     user_frame: tuple | None = None
+    objective: str | None = None   # regime III: 'exact' (theory.exact_anisotropic) or 'truncated' (O(d^-2))
+    bnb_boxes: int = 60_000        # regime III: boxes and seconds of the SO(d) branch-and-bound
+    bnb_seconds: float = 600.0
 
     @classmethod
     def from_dict(cls, params: dict) -> "CellParams":
@@ -126,10 +130,30 @@ class CellParams:
             raise InputError("law", "expected a law name such as 'rademacher'", got=law)
         if regime == "III" and law is None:
             law = DEFAULT_REGIME_III_LAW
+        objective = params.get("objective")
+        if regime == "III":
+            objective = "exact" if objective is None else str(objective)
+            if objective not in OBJECTIVES:
+                raise InputError("objective", f"expected one of {', '.join(OBJECTIVES)}", got=params.get("objective"))
+        elif objective is not None:
+            raise InputError("objective", "applies to regime III only", got=objective)
+        bnb_seconds = _float(params, "bnb_seconds", 600.0)
+        if not 0 < bnb_seconds <= 86400:
+            raise InputError("bnb_seconds", "expected seconds in (0, 86400]", got=bnb_seconds)
         return cls(M, d, regime, act.name, _int(params, "starts", 64, 1, 4096), abar, tilt, law,
                    _int(params, "polish_dps", 30, 0, 200), _int(params, "max_iter", 300, 1, 100000),
                    _int(params, "lp_degree", 8, 1, 40), bool(params.get("sdp", M <= 8)), solver, inject,
-                   bool(params.get("lp_always", False)), _user_frame(params.get("user_frame"), M, d))
+                   bool(params.get("lp_always", False)), _user_frame(params.get("user_frame"), M, d), objective,
+                   _int(params, "bnb_boxes", 60_000, 1, 10**7), bnb_seconds)
+
+
+def _param_dict(p: CellParams) -> dict:
+    """The cell's parameters as stored (the regime III options only in regime III cells)."""
+    out = asdict(p)
+    if p.regime != "III":
+        for key in ("objective", "bnb_boxes", "bnb_seconds"):
+            out.pop(key)
+    return out
 
 
 def _user_frame(rows, M: int, d: int) -> tuple | None:
@@ -157,6 +181,10 @@ def make_summary(p: CellParams):
         m[0] = p.tilt_norm
         return regime_summary("II", p.activation, p.d, abar=p.abar, tilt=m)
     if p.regime == "III":
+        if p.objective == "exact":
+            from theory.exact_anisotropic import exact_summary
+
+            return exact_summary(p.activation, p.d, p.law, abar=p.abar)
         return regime_summary("III", p.activation, p.d, abar=p.abar, law=p.law)
     return regime_summary("I", p.activation, p.d, abar=p.abar)
 
@@ -261,7 +289,7 @@ def evaluate_cell(params: dict, seed: int) -> dict:
     act = summary.activation
     etf_exists = p.M <= p.d + 1
     C = float(summary.constant())
-    out: dict = {"params": asdict(p), "seed": int(seed), "etf_exists": etf_exists, "C_target": C,
+    out: dict = {"params": _param_dict(p), "seed": int(seed), "etf_exists": etf_exists, "C_target": C,
                  "source": "docs/model.md §4, §5; conjecture.cells"}
     ref = None
     if etf_exists and p.regime in ("I", "II"):
@@ -279,10 +307,18 @@ def evaluate_cell(params: dict, seed: int) -> dict:
     i = res.best
     best_x, best_v, best_beta = res.points[i], float(res.values[i]), res.betas[i]
     etf_v = ref.value if ref is not None else None
-    if etf_exists and p.regime == "III":
+    r3 = None  # regime III, exact objective: the certificates of conjecture.regime3_verdict
+    if etf_exists and p.regime == "III" and p.objective == "exact":
+        from conjecture import regime3_verdict as r3v
+
+        orient = r3v.best_orientation(summary, p.M, p.d, rng)
+        etf_v = orient["value"]
+        out["etf"] = {"orientation_min": etf_v, "objective": summary.objective, **orient}
+        r3 = {}
+    elif etf_exists and p.regime == "III":
         orient = best_etf_orientation(cost, p.M, p.d, rng)
         etf_v = orient["value"]
-        out["etf"] = {"sampled_orientations_min": etf_v, **orient}
+        out["etf"] = {"sampled_orientations_min": etf_v, "objective": "truncated O(d^-2)", **orient}
     hits = int(np.sum(res.values <= best_v + SEARCH_RTOL * C))
     if p.user_frame is not None and etf_v is not None:
         out["user_frame"]["gap_rel"] = (out["user_frame"]["value_signed"] - etf_v) / C
@@ -347,12 +383,17 @@ def evaluate_cell(params: dict, seed: int) -> dict:
         if not qp_ok and cert_gap is not None:
             out["qp_at_etf_nonneg"]["note"] = "QP check failed: the certificate is not used for PROVEN"
             cert_gap = None
+    if r3 is not None and summary.points.exact:  # regime III: b at its maximum on every ETF row; F_ETF = 0
+        r3["proven"] = r3v.proven_certificates(summary, p.M, p.d, r3v.budget_from(p), act)
+        cert_gap = r3v.nonneg_gap(r3["proven"])
     nonneg_search_gap = None
+    nonneg_best = None
     if etf_exists and (cert_gap is None or cert_gap > PROOF_RTOL):
         cost_p = ReducedCost(summary, "nonneg")
         sp_, _ = _starts(CellParams(**{**asdict(p), "starts": min(p.starts, 32)}), rng)
         rp = refine(cost_p, sp_, max_iter=min(p.max_iter, 200))
         j = rp.best
+        nonneg_best = (rp.points[j], rp.betas[j])
         nonneg_search_gap = (float(rp.values[j]) - etf_v) / C if etf_v is not None else None
         out["search_nonneg"] = {"total_starts": int(sp_.shape[0]), "best_value": float(rp.values[j]),
                                 "best_value_rounding": cost_p.rounding_bound(rp.points[j], rp.betas[j]),
@@ -376,6 +417,10 @@ def evaluate_cell(params: dict, seed: int) -> dict:
     if signed_gap is not None and signed_gap < -SEARCH_RTOL and ref is not None:
         out["refutation_signed"] = _refute(summary, p, best_x, best_beta, ref.closed_form)
         refuted = out["refutation_signed"]["certified"]
+    if r3 is not None and summary.points.exact:  # regime III: SO(d) branch-and-bound below a rational frame
+        r3["refutation"] = r3v.refute_if_below(summary, p, etf_v, (best_x, best_beta), nonneg_best, signed_gap,
+                                               nonneg_search_gap, rng, r3.get("proven"))
+        refuted = r3v.refuted(r3["refutation"], "signed")
     # ---- F_ETF = 0 exactly: Ltilde is a squared loss (>= 0), so the ETF is a global minimiser for any beta
     signed_cert = None
     if ref is not None and p.regime == "I":  # regime I: Ltilde = E_x (f_inf(x) - g(x))^2 exactly (docs/model.md §4)
@@ -387,9 +432,17 @@ def evaluate_cell(params: dict, seed: int) -> dict:
     # ---- verdicts
     v_signed, why_signed = decide(etf_exists=etf_exists, certified_gap_rel=signed_cert, search_gap_rel=signed_gap, refutation_certified=refuted)
     refuted_nn = bool(out.get("refutation_nonneg", {}).get("certified", False))
+    if r3 is not None:
+        signed_cert = r3v.signed_gap(r3.get("proven"))
+        v_signed, why_signed = decide(etf_exists=etf_exists, certified_gap_rel=signed_cert, search_gap_rel=signed_gap,
+                                      refutation_certified=refuted)
+        refuted_nn = r3v.refuted(r3.get("refutation"), "nonneg")
     v_nn, why_nn = decide(etf_exists=etf_exists, certified_gap_rel=cert_gap, search_gap_rel=nonneg_search_gap, refutation_certified=refuted_nn)
     if "zero_loss_certificate" in out:
         why_signed = why_nn = out["zero_loss_certificate"]
+    if r3 is not None:
+        why_signed, why_nn = r3v.reasons(v_signed, why_signed, v_nn, why_nn, r3, out["etf"])
+        out["regime3"] = r3
     out.update(verdict_signed=v_signed.value, reason_signed=why_signed, verdict_nonneg=v_nn.value, reason_nonneg=why_nn,
                certified_gap_rel=cert_gap)
     if not etf_exists:

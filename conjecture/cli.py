@@ -32,8 +32,13 @@ def register(subparsers) -> None:
     p.add_argument("--max-iter", type=int, default=300, help="L-BFGS iterations per start")
     p.add_argument("--no-sdp", action="store_true", help="skip the signed-beta SDP bounds")
     p.add_argument("--solver", default="CLARABEL", help="cvxpy solver for the QP/LP/SDP: CLARABEL or SCS")
-    p.add_argument("--study", default=None, help="extra study over the --M values: polygons (regime I, d = 2) or "
-                                                 "tilt (regime II type change, d = M + 1)")
+    p.add_argument("--study", default=None, help="extra study over the --M values: polygons (regime I, d = 2), "
+                                                 "tilt (regime II type change, d = M + 1) or orientation (regime III: "
+                                                 "the best ETF orientation over entry laws, on the cells' (M, d))")
+    p.add_argument("--objective", default=None, help="regime III only: exact (the law's b, no truncation; default) or "
+                                                     "truncated (the O(d^-2) expansion)")
+    p.add_argument("--bnb-seconds", type=float, default=None, help="regime III only: seconds for the SO(d) "
+                                                                    "branch-and-bound of a cell (default 600)")
     add_sweep_arguments(p)
     add_budget_flags(p)
     add_json_flag(p)
@@ -44,6 +49,7 @@ def _options(args) -> dict:
     return dict(M=args.M, d=args.d, activation=args.activation, regime=args.regime, starts=args.starts,
                 seed=args.seed, frame=args.frame, tilt_norm=args.tilt_norm, law=args.law, polish_dps=args.polish_dps,
                 max_iter=args.max_iter, sdp=not args.no_sdp, solver=args.solver, study=args.study, store=args.store,
+                objective=args.objective, bnb_seconds=args.bnb_seconds,
                 workers=args.workers, scheduler=args.scheduler, connect_timeout=args.connect_timeout,
                 quiet=args.quiet, argv=["twolayer", "conjecture", *sys.argv[2:]])
 

@@ -47,7 +47,6 @@ from typing import Callable
 import numpy as np
 from flint import arb
 
-from conjecture.ball_jets import Pair
 
 _TETRA = ((1, 1, 1), (1, -1, -1), (-1, 1, -1), (-1, -1, 1))
 
@@ -78,6 +77,7 @@ class OrientationFamily:
     pair_rows: Callable
     float_rows: Callable
     reduction: str
+    domain_volume: float = 1.0  # volume of the reduced domain inside the boxes (chart units)
 
     @property
     def dim(self) -> int:
@@ -167,7 +167,7 @@ def _left_pure(u, p):
             u0 * p3 + u1 * p2 - u2 * p1]
 
 
-def _tetra_rows(R, scale):
+def _tetra_rows(R):
     rows = []
     for t in _TETRA:
         rows.append([sum((R[i][k] * t[k] for k in range(1, 3)), R[i][0] * t[0]) for i in range(3)])
@@ -184,7 +184,7 @@ def _hyper_pairs(ps):
     factor = (nu * q2).reciprocal().scale(1 / arb(3).sqrt())
     R = _rot_numerators(q)
     out = []
-    for p in _tetra_rows(R, None):
+    for p in _tetra_rows(R):
         num = _left_pure(u, p)
         out.append(([n * factor for n in num], num, factor))
     return out
@@ -214,7 +214,7 @@ def _tetra_pairs(ps):
     q2 = a * a + b * b + c * c + 1
     factor = q2.reciprocal().scale(1 / arb(3).sqrt())
     R = _rot_numerators([one, a, b, c])
-    return [([n * factor for n in num], num, factor) for num in _tetra_rows(R, None)]
+    return [([n * factor for n in num], num, factor) for num in _tetra_rows(R)]
 
 
 def _tetra_float(t):
@@ -229,19 +229,21 @@ PSI_MAX = Fraction(20944, 10000)   # > 2 pi / 3 = 2.094395...
 FAMILIES = {
     (3, 2): OrientationFamily("planar", 3, 2, ("phi",), (((F0,), (PHI_MAX,)),), lambda box: True, _planar_pairs,
                               _planar_float, "phi in [0, pi/12]: B_2 (rotations by 90 degrees, reflections) and "
-                                             "the rows' 120-degree rotation"),
+                                             "the rows' 120-degree rotation", float(PHI_MAX)),
     (3, 3): OrientationFamily("plane_in_r3", 3, 3, ("x", "y", "psi"), (((F0, F0, F0), (F1, F1, PSI_MAX)),),
                               lambda box: _sorted_ok(box[0], box[1], (0, 1)), _plane_pairs, _plane_float,
-                              "normal (1, x, y) with 1 >= x >= y >= 0 (B_3), in-plane angle psi in [0, 2 pi/3]"),
+                              "normal (1, x, y) with 1 >= x >= y >= 0 (B_3), in-plane angle psi in [0, 2 pi/3]",
+                              float(PSI_MAX) / 2),
     (4, 4): OrientationFamily("hyperplane_in_r4", 4, 4, ("x", "y", "z", "a", "b", "c"),
                               (((F0, F0, F0, -F1, -F1, -F1), (F1, F1, F1, F1, F1, F1)),),
                               lambda box: _sorted_ok(box[0], box[1], (0, 1, 2)) and _octa_ok(box[0], box[1], (3, 4, 5)),
                               _hyper_pairs, _hyper_float,
                               "normal (1, x, y, z), 1 >= x >= y >= z >= 0 (B_4); tetrahedron rotated by q = (1, a, b, "
-                              "c), |a| + |b| + |c| <= 1 (binary tetrahedral group)"),
+                              "c), |a| + |b| + |c| <= 1 (binary tetrahedral group)", (1 / 6) * (4 / 3)),
     (4, 3): OrientationFamily("tetrahedron_in_r3", 4, 3, ("a", "b", "c"), (((-F1, -F1, -F1), (F1, F1, F1)),),
                               lambda box: _octa_ok(box[0], box[1], (0, 1, 2)), _tetra_pairs, _tetra_float,
-                              "q = (1, a, b, c), |a| + |b| + |c| <= 1 (binary tetrahedral group); no left reduction"),
+                              "q = (1, a, b, c), |a| + |b| + |c| <= 1 (binary tetrahedral group); no left reduction",
+                              4 / 3),
 }
 
 

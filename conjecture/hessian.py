@@ -32,6 +32,8 @@ def _b_grad_mp(summary: TargetSummary, row, dps: int):
     if isinstance(summary, LinearTiltSummary):
         mu1 = mu_sq_mp(summary.activation, 1, dps)
         return [mu1 * mpmath.mpf(m) for m in summary.tilt]
+    if hasattr(summary, "b_grad_mp"):  # an analytic gradient (theory.exact_anisotropic)
+        return summary.b_grad_mp(row, dps)
     h = mpmath.mpf(10) ** (-(dps // 3))
     out = []
     for i in range(d):

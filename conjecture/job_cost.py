@@ -54,7 +54,60 @@ def cell_seconds(cell: dict) -> float:
     n = M * (d - 1)
     if dps and M <= d + 1 and d > 1 and n <= POLISH_MAX_DIM:
         seconds += POLISH_ENTRY_S * n * n * (dps / 30) ** 1.5
-    return seconds + CELL_FIXED_S + CELL_PER_M_S * M
+    return seconds + CELL_FIXED_S + CELL_PER_M_S * M + regime3_seconds(cell)
+
+
+# Regime III (exact objective): each cost evaluation also sums the kernel over the law's points, about
+# REGIME3_POINT_S seconds per point, row and evaluation; the orientation search and the certificate of max b add
+# REGIME3_FIXED_S. The SO(d) branch-and-bound runs only when the search beats the best ETF orientation; measured
+# (2 shared cores, Rademacher): (3, 2) < 1 s, (3, 3) 100-180 s, (4, 4) exhausts its budget (bnb_seconds); other
+# (M, d) have no chart. Estimated at the measured time, capped by the cell's bnb_seconds.
+REGIME3_POINT_S = 2e-7
+REGIME3_FIXED_S = 3.0
+REGIME3_BNB_S = {(3, 2): 2.0, (3, 3): 180.0, (4, 3): 0.0}
+
+
+def regime3_seconds(cell: dict) -> float:
+    """The extra seconds of a regime III cell with the exact objective (0 for other cells)."""
+    if cell.get("regime") != "III" or cell.get("objective", "exact") != "exact":
+        return 0.0
+    from theory.point_laws import point_count
+
+    M, d = int(cell["M"]), int(cell["d"])
+    try:
+        points = point_count(cell.get("law") or "rademacher", d)
+    except Exception:  # an invalid law is refused by CellParams before any estimate is shown
+        return 0.0
+    starts = int(cell.get("starts", 32)) + STRUCTURED_STARTS
+    max_iter = int(cell.get("max_iter", 300))
+    evaluations = min(max_iter, 4 * ETF_CELL_EVALUATIONS) if M <= d + 1 else max_iter
+    seconds = REGIME3_FIXED_S + REGIME3_POINT_S * points * M * starts * evaluations
+    if M <= d + 1:
+        cap = float(cell.get("bnb_seconds", 600.0))
+        seconds += min(cap, REGIME3_BNB_S.get((M, d), cap if (M, d) == (4, 4) else 0.0))
+    return seconds
+
+
+# The orientation study (conjecture.orientation_map): per (law, M, d), ORIENTATION_ROW_S plus ORIENTATION_POINT_S
+# seconds per point, row and unit of d/5 (fitted on 2 shared cores: Rademacher (6, 8) 5.2 s, sparse Rademacher
+# (6, 7) 12.6 s, uniform (3, 4) at 55296 points 528 s; the estimate errs on the slow side).
+ORIENTATION_ROW_S = 0.5
+ORIENTATION_POINT_S = 4e-3
+
+
+def orientation_study_part(dims: dict, *, act: str = "relu", laws=None) -> Part:
+    """The orientation study's Part of a conjecture job (``dims`` = {M: [d, ...]})."""
+    from conjecture.orientation_map import ORIENTATION_LAWS
+    from theory.point_laws import point_count
+
+    seconds = 0.0
+    count = 0
+    for law in laws or ORIENTATION_LAWS:
+        for M, ds in dims.items():
+            for d in ds:
+                seconds += ORIENTATION_ROW_S + ORIENTATION_POINT_S * point_count(law, d) * M * d / 5
+                count += 1
+    return Part(0.0, seconds, "M", f"the orientation study ({count} law x (M, d) entries)")
 
 
 def cell_bytes(cell: dict) -> float:

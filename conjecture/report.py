@@ -11,6 +11,7 @@ the proof tolerance.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Sequence
 
 from conjecture.verdict import PROOF_RTOL, SEARCH_RTOL
@@ -40,6 +41,8 @@ def etf_text(c: dict, digits: int = 16) -> str:
         return _digits(etf["closed_form"], digits) + tail
     if "sampled_orientations_min" in etf:
         return f"{etf['sampled_orientations_min']:.12g} (best sampled orientation, not certified)"
+    if "orientation_min" in etf:  # regime III, exact objective: the certificates are in c["regime3"]
+        return f"{etf['orientation_min']:.12g} (best ETF orientation, {etf.get('objective', 'exact')} objective)"
     return "- (no ETF)"
 
 
@@ -80,9 +83,25 @@ def certificate_text(c: dict) -> str:
     if "zero_loss_certificate" in c:
         parts.append("F_ETF = 0 exactly and Ltilde >= 0")
     gap = c.get("certified_gap_rel")
-    if c.get("verdict_nonneg") == "PROVEN" and gap is not None and "zero_loss_certificate" not in c:
+    if c.get("verdict_nonneg") == "PROVEN" and gap is not None and "zero_loss_certificate" not in c and "regime3" not in c:
         valid = [k for k, b in (c.get("bounds_nonneg") or {}).items() if b.get("valid")]
         parts.append(f"{', '.join(valid) or 'bound'}: gap {max(gap, 0.0):.1e} <= {PROOF_RTOL:g} (interval)")
+    r3 = c.get("regime3") or {}
+    proven = r3.get("proven") or {}
+    if (proven.get("b_maximum") or {}).get("certified"):
+        bm = proven["b_maximum"]
+        parts.append(f"max b at the {bm['maximiser']} (branch-and-bound, {bm['search']['boxes'] if bm['search'] else 0} "
+                     "boxes)")
+    if (proven.get("etf_at_maximisers") or {}).get("nonneg_bound"):
+        parts.append(f"ETF at maximisers: beta >= 0 gap {proven['etf_at_maximisers']['nonneg_bound']['gap_rel_upper']:.1e}")
+    if proven.get("zero_loss"):
+        parts.append(f"F_ETF = 0 certified (|F| <= {proven['zero_loss']['bound_rel']:.1e} C) and Ltilde >= 0")
+    ref3 = r3.get("refutation") or {}
+    if "family_lower_bound" in ref3:
+        fb = ref3["family_lower_bound"]
+        state = "certified" if fb["certified"] else "NOT certified"
+        parts.append(f"min over ETF orientations > {float(Fraction(fb['threshold'])):.10g} {state} ({fb['search']['boxes']} boxes, "
+                     f"{fb['search']['seconds']:.0f} s)")
     for key, label in (("refutation_nonneg", "beta >= 0"), ("refutation_signed", "signed")):
         ref = c.get(key)
         if ref is not None:
@@ -225,3 +244,33 @@ def tilt_section(studies: Sequence[dict]) -> Section:
 
 
 register_report_kind(KIND, conjecture_content)
+
+
+def orientation_section(study: dict) -> Section:
+    """The regime III orientation map (``conjecture.orientation_map``): table and figure."""
+    from conjecture.orientation_plot import orientation_png
+
+    rows = []
+    for r in study["rows"]:
+        m4 = ", ".join(f"{x:.3g}" for x in r["row_fourth_moments"])
+        lo, hi = r.get("alignment_range", (r["alignment"], r["alignment"]))
+        rows.append((r["law"], f"{r['kappa4']:+.3g}", str(r["M"]), str(r["d"]), m4,
+                     f"{r['alignment']:.3f} [{lo:.3f}, {hi:.3f}]",
+                     f"{r['F_etf_rel']:.6g}", f"{r['F_free_rel']:.6g}", f"{r['gain_rel']:+.2e}", r["optimum"],
+                     f"{r['deformation_max_gram']:.2e}", ", ".join(f"{v:.4g}" for v in r["free_gram_eigenvalues"])))
+    table = Table("Best ETF orientation and the best frame, by entry law (regime III, exact objective, abar = 1)",
+                  ("law", "kappa_4", "M", "d", "best ETF: rows' sum_i v_i^4", "alignment [row range]", "F_ETF / C", "F_best / C",
+                   "(F_ETF - F_best) / C", "optimum", "max |G - G_ETF|", "best frame: Gram eigenvalues"), tuple(rows),
+                  "alignment = mean_j (sum_i v_ji^4 - 1/d)/(1 - 1/d): 0 when every row is a cube diagonal, 1 when "
+                  f"every row is a coordinate axis. 'ETF': the free search found nothing below F_ETF - "
+                  f"{study['tolerances']['search_rtol']:g} C_target and its Gram matrix is within "
+                  f"{study['tolerances']['gram_tol']:g} of the ETF's; otherwise 'deformed'. Numerical searches "
+                  "(not certified); the uniform law's objective is a cubature estimate (its error is in report.json).")
+    para = ("How the law of the target's entries fixes the orientation of the ETF (the paper's abstract: "
+            "'the orientation of the ETF depends on the parameters of the target network'), and where a deformed "
+            "frame does better. Laws: " + ", ".join(study["laws"]) + f"; {study['seconds']:.0f} s.")
+    fig = Figure("orientation.png", "Alignment of the best ETF orientation (top) and gain of the best frame over it "
+                 "(bottom) against kappa_4 (laws evenly spaced); filled: the optimum is the ETF, open: a deformed frame beats "
+                 "every ETF orientation found, crosses: unresolved (cubature error)",
+                 orientation_png(study["rows"]))
+    return Section(f"Study: regime III orientation map ({study['activation']})", (para,), (table,), (fig,))

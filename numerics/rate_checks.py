@@ -4,8 +4,9 @@
     confirmed  <=>  the pooled ratio's CI contains 1 (and, where an exponent is predicted, its CI contains it).
 
 Checks: bias (control-variate estimator; raw estimator reported alongside), variance at the ETF and at an
-unbalanced frame, the minimum gap and the minimiser's distance to the ETF (no prediction: fitted exponents
-only, compared with N^(-1/2), docs/numerics.md), the dimension limit, and the float64/arb/Monte Carlo consistency.
+unbalanced frame, the finite-N minimum against theory.finite_n_gain (mean gain, per-draw predictors, the
+minimiser's rotation and deformation; docs/finite_n_gain.md), the dimension limit, and the float64/arb/Monte Carlo
+consistency.
 
 References: docs/model.md section 6, docs/numerics.md; numerics.rates (cells); numerics.estimates (statistics).
 
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from numerics.estimates import (PowerFit, Ratio, fit_power_law, fit_two_terms, mean_estimate, pooled_ratio, ratio,
+from numerics.estimates import (Z95, Estimate, PowerFit, Ratio, fit_power_law, mean_estimate, pooled_ratio, ratio,
                                 relative_variance_se, variance_estimate)
 
 
@@ -146,48 +147,118 @@ def variance_check(results: list[dict], frame: str) -> Check | None:
                  list(series.values()))
 
 
+def _pooled_fisher(rs: list[float], ns: list[int]) -> tuple[float, float, float]:
+    """Correlations of several cells pooled by Fisher's z (weights n - 3): (r, low, high) at 95%."""
+    keep = [(r, n) for r, n in zip(rs, ns) if n > 3 and math.isfinite(r) and abs(r) < 1]
+    if not keep:
+        return math.nan, math.nan, math.nan
+    w = np.array([n - 3 for _, n in keep], dtype=float)
+    z = float(np.sum(w * np.arctanh([r for r, _ in keep])) / np.sum(w))
+    s = 1.0 / math.sqrt(float(np.sum(w)))
+    return math.tanh(z), math.tanh(z - Z95 * s), math.tanh(z + Z95 * s)
+
+
+def _mean_square(x) -> Estimate:
+    return mean_estimate(np.asarray(x, dtype=float) ** 2)
+
+
+def _sqrt_ratio(r: Ratio) -> Ratio:
+    """A ratio of mean squares turned into a ratio of root mean squares (CI endpoints mapped by sqrt)."""
+    return Ratio(math.sqrt(max(r.value, 0.0)), math.sqrt(max(r.low, 0.0)), math.sqrt(max(r.high, 0.0)))
+
+
 def minimum_checks(results: list[dict]) -> list[Check]:
-    """Fitted scaling of the gain Ltilde* + bias - min L_N and of the minimiser's Gram distance to the ETF."""
-    out = []
-    for key, title, sign in (("gap_after_bias", "gain Ltilde* + bias/N - min_theta L_N", -1.0),
-                             ("gap", "|min_theta L_N - min_theta Ltilde|", None),
-                             ("gram_distance", "distance of the minimiser from the ETF, ||G - G_ETF||_F", 1.0)):
-        rows = []
-        series: dict[int, dict] = {}
-        for r in results:
-            vals = np.array(r[key], dtype=float)
-            vals = np.abs(vals) if sign is None else sign * vals
-            est = mean_estimate(vals)
-            rows.append({"d": r["d"], "N": r["N"], "draws": r["draws"], "mean": est.as_dict(),
-                         "converged_fraction": float(np.mean(r["converged"])),
-                         "max_final_gradient_norm": float(np.max(r.get("gradient_norm", [math.nan])))})
-            s = series.setdefault(r["d"], {"label": f"d = {r['d']}", "x": [], "y": [], "se": [], "predicted": None})
-            s["x"].append(r["N"]), s["y"].append(est.value), s["se"].append(est.se)
-        fits = {d: fit_power_law(s["x"], s["y"], s["se"]) for d, s in series.items()}
-        two = {d: fit_two_terms(s["x"], s["y"], s["se"]) for d, s in series.items() if len(s["x"]) >= 2}
-        two_text = "; ".join(f"d={d}: {t.A:.3g} [{t.A_ci[0]:.3g}, {t.A_ci[1]:.3g}] N^-1/2 + "
-                             f"{t.B:.3g} [{t.B_ci[0]:.3g}, {t.B_ci[1]:.3g}] N^-1" for d, t in two.items())
-        allx = [x for s in series.values() for x in s["x"]]
-        if not fits:
-            continue
-        consistent = all(f.exponent_ci[0] <= -0.5 <= f.exponent_ci[1] for f in fits.values())
-        exps = "; ".join(f"d={d}: N^{f.exponent:.3f} [{f.exponent_ci[0]:.3f}, {f.exponent_ci[1]:.3f}], "
-                         f"C = {f.constant:.3g} [{f.constant_ci[0]:.3g}, {f.constant_ci[1]:.3g}]"
-                         for d, f in fits.items())
-        # dependence on d at the largest common N
-        n_max = max(allx)
-        at_n = [(r["d"], row["mean"]) for r, row in zip(results, rows) if r["N"] == n_max]
-        d_fit = None
-        if len(at_n) >= 2:
-            d_fit = fit_power_law([a for a, _ in at_n], [m["value"] for _, m in at_n], [m["se"] for _, m in at_n])
-        d_text = "" if d_fit is None else (f"; at N = {n_max}: d^{d_fit.exponent:.3f} "
-                                           f"[{d_fit.exponent_ci[0]:.3f}, {d_fit.exponent_ci[1]:.3f}]")
-        last = list(fits.values())[-1]
-        verdict = Verdict.CONSISTENT if consistent else Verdict.INCONSISTENT
-        out.append(Check(f"minimum_{key}", f"minimum: {title}", None, last, -0.5, verdict,
-                         f"(no closed-form prediction: the fitted exponents are compared with -1/2, docs/numerics.md; "
-                         f"{exps}{d_text}; two-term fits: {two_text}; 'consistent' = every exponent CI contains -1/2)",
+    """The finite-N minimum against theory.finite_n_gain: the mean gain (two versions), min L_N - Ltilde*, the
+    per-draw predictors' correlation with the gain, and the minimiser's motion (deformation, Gram distance, span)."""
+    res = sorted(results, key=lambda r: (r["d"], r["N"]))
+    out: list[Check] = []
+    specs = (
+        ("gain", "gain", "predicted_mean_gain", 1.0,
+         "minimum: gain G_N = Ltilde_N* - min_theta L_N (abar_N) against E[G_N] = A N^-1/2 + O(1/N)"),
+        ("gain_population", "gain_population", "predicted_mean_gain_population_abar", 1.0,
+         "minimum: gain with the population abar, G_N + (abar_N^2 - abar^2) c_d^2 q_M"),
+        ("gap", "gap", "predicted_mean_gap_to_mean_field_minimum", 1.0,
+         "minimum: min_theta L_N - Ltilde* (population mean-field minimum)"),
+    )
+    for key, field_, pred_key, _, title in specs:
+        rows, ests, preds, series = [], [], [], {}
+        for r in res:
+            p = r["prediction"]
+            est = mean_estimate(r[field_])
+            pred = p[pred_key]
+            ests.append(est), preds.append(pred)
+            row = {"d": r["d"], "N": r["N"], "draws": r["draws"], "predicted": pred,
+                   "predicted_se": p["predicted_mean_gain_se"], "measured": est.as_dict(),
+                   "ratio": ratio(est, pred).as_dict(),
+                   "ratio_leading_only": ratio(est, p["leading_term"]).as_dict() if key == "gain" else None,
+                   "max_final_gradient_norm": float(np.max(r["gradient_norm"]))}
+            rows.append(row)
+            sr = series.setdefault(r["d"], {"label": f"d = {r['d']}", "x": [], "y": [], "se": [], "predicted": []})
+            sign = -1.0 if key == "gap" else 1.0   # min L_N - Ltilde* < 0: plotted as its magnitude
+            sr["x"].append(r["N"]), sr["y"].append(sign * est.value), sr["se"].append(est.se)
+            sr["predicted"].append(sign * pred)
+        pooled = pooled_ratio(ests, preds)
+        lead = ([f"d={row['d']}, N={row['N']}: {row['ratio_leading_only']['ratio']:.3f}" for row in rows]
+                if key == "gain" else [])
+        A_text = ", ".join(sorted({f"d={r['d']}: A = {r['prediction']['leading_constant_A']:.4g}" for r in res}))
+        detail = (f"(prediction: theory.finite_n_gain, leading {A_text} plus the O(1/N) terms (finite-N law of S_N, "
+                  "beta re-optimisation, frame deformation); its Monte Carlo error is below 0.5% of each cell's value; "
+                  "confirmed = the pooled ratio's CI contains 1"
+                  + (f"; measured / leading term alone: {'; '.join(lead)}" if lead else "")
+                  + (". abar_N removes the orientation-free fluctuation 2 abar c_d^2 q_M (abar_N - abar), which makes "
+                     "this version's spread several times larger" if key == "gain_population" else "") + ")")
+        out.append(Check(f"minimum_{key}", title, pooled, None, None,
+                         Verdict.CONFIRMED if pooled.contains(1.0) else Verdict.NOT_CONFIRMED, detail, rows,
+                         list(series.values())))
+    # per-draw predictors
+    rows, r2, r1, ns = [], [], [], []
+    for r in res:
+        g = np.asarray(r["gain"], dtype=float)
+        c2 = float(np.corrcoef(r["per_draw_degree_two"], g)[0, 1]) if g.size > 2 else math.nan
+        c1 = float(np.corrcoef(r["per_draw"], g)[0, 1]) if g.size > 2 else math.nan
+        r2.append(c2), r1.append(c1), ns.append(int(g.size))
+        rows.append({"d": r["d"], "N": r["N"], "draws": r["draws"], "corr_degree_two": c2, "corr_second_order": c1,
+                     "mean_residual": mean_estimate(g - np.asarray(r["per_draw"], dtype=float)).as_dict()})
+    p2, p1 = _pooled_fisher(r2, ns), _pooled_fisher(r1, ns)
+    out.append(Check("minimum_per_draw", "minimum: per-draw predictors against the measured gain (correlation across "
+                     "draws)", None, None, None, Verdict.INFO,
+                     f"(pooled Pearson r by Fisher's z: degree-2 predictor on S_N r = {p2[0]:.3f} (95% CI "
+                     f"{p2[1]:.3f}..{p2[2]:.3f}); first + second order of the draw's field at the ETF on S_N's top "
+                     f"eigenspace r = {p1[0]:.3f} ({p1[1]:.3f}..{p1[2]:.3f}); the residual G_N - predictor is the "
+                     "orientation selection inside the span)", rows))
+    # the minimiser's motion
+    for key, field_, pred_key, title in (
+            ("deformation", "deformation", "predicted_rms_deformation",
+             "minimiser: deformation after removing the rotation, rms ||V* - R V_ETF||_F"),
+            ("gram_distance", "gram_distance", "predicted_rms_gram_distance",
+             "minimiser: rms distance of the Gram matrix from the ETF's, ||G - G_ETF||_F")):
+        rows, ests, preds, series = [], [], [], {}
+        for r in res:
+            est = _mean_square(r[field_])
+            pred = r["prediction"][pred_key]
+            ests.append(est), preds.append(pred * pred)
+            rows.append({"d": r["d"], "N": r["N"], "draws": r["draws"], "predicted": pred,
+                         "measured": math.sqrt(est.value), "ratio": _sqrt_ratio(ratio(est, pred * pred)).as_dict()})
+            sr = series.setdefault(r["d"], {"label": f"d = {r['d']}", "x": [], "y": [], "se": [], "predicted": []})
+            sr["x"].append(r["N"]), sr["y"].append(math.sqrt(est.value))
+            sr["se"].append(est.se / (2 * math.sqrt(est.value)) if est.value > 0 else 0.0)
+            sr["predicted"].append(pred)
+        pooled = _sqrt_ratio(pooled_ratio(ests, preds))
+        out.append(Check(f"minimum_{key}", title, pooled, None, None,
+                         Verdict.CONFIRMED if pooled.contains(1.0) else Verdict.NOT_CONFIRMED,
+                         "(prediction: the Newton step delta = -H^+ g of the second-order model, N^-1/2 to leading "
+                         "order, theory.finite_n_gain; ratio of root mean squares, CI from the mean of squares)",
                          rows, list(series.values())))
+    rows = [{"d": r["d"], "N": r["N"], "draws": r["draws"], "mean": mean_estimate(r["span_distance"]).as_dict(),
+             "haar": r["haar_span_distance"]} for r in res]
+    worst = max(row["mean"]["value"] / row["haar"] for row in rows)
+    out.append(Check("minimum_rotation", "minimiser: rotation, the span of V* against the top eigenspace of S_N",
+                     None, None, None, Verdict.INFO,
+                     "(predicted: the orientation is flat for Ltilde and the target picks the span of the top M-1 "
+                     "eigenvectors of S_N; the sine distance ||P_V - P_top||_F / sqrt 2 stays small (degree >= 4 "
+                     "harmonics and O(N^-1/2) terms tilt it), against sqrt((M-1)(d-M+1)/d) for an independent "
+                     f"Haar orientation such as the start's: largest mean / Haar value over the cells {worst:.3f})",
+                     rows))
     return out
 
 

@@ -181,40 +181,61 @@ def moments_content(records: Sequence[CellRecord]) -> KindContent:
 
 # -- finite-n-minimum -----------------------------------------------------------------------------------
 def minimum_content(records: Sequence[CellRecord]) -> KindContent:
-    """Per cell: min over theta of L_N against Ltilde* at the ETF, the gain over the ETF and the minimiser's shape."""
+    """Per cell: the gain G_N against its prediction (theory.finite_n_gain), min L_N - Ltilde*, the minimiser's motion
+    and the search's gradient norms."""
     recs = sorted(records, key=lambda r: (r.result["d"], r.result["N"]))
     rows, compact = [], []
     for rec in recs:
         r = rec.result
-        gain = [-g for g in r["gap_after_bias"]]
+        p = r.get("prediction")
         conv = r["converged"]
         grad = r.get("gradient_norm") or []
-        rows.append((str(r["d"]), str(r["N"]), str(r["draws"]), str(r["starts"]), num(r["ltilde_star"], 10),
-                     num(r["bias"], 4), mean_text(r["etf_gap"]), mean_text(r["gap"]), mean_text(gain),
-                     mean_text(r["gram_distance"]), f"{sum(bool(c) for c in conv)}/{len(conv)}",
-                     num(max(grad), 2) if grad else "-", rec.cell_id))
-        compact.append((str(r["d"]), str(r["N"]), str(r["draws"]), mean_text(r["gap"], 3), mean_text(gain, 3),
-                        mean_text(r["gram_distance"], 3)))
+        bfgs = [g for gs in r.get("bfgs_gradient_norms", []) for g in gs]
+        gain = r.get("gain")
+        pred = f"{p['predicted_mean_gain']:.4g} +- {p['predicted_mean_gain_se']:.1g}" if p else "-"
+        rows.append((str(r["d"]), str(r["N"]), str(r["draws"]), str(r["starts"]), pred,
+                     mean_text(gain) if gain else "-",
+                     f"{p['leading_term']:.4g}" if p else "-",
+                     mean_text(r["gain_population"]) if gain else "-",
+                     f"{p['predicted_mean_gain_population_abar']:.4g}" if p else "-",
+                     mean_text(r["gap"]), f"{p['predicted_mean_gap_to_mean_field_minimum']:.4g}" if p else "-",
+                     _rms(r.get("deformation")), f"{p['predicted_rms_deformation']:.3g}" if p else "-",
+                     _rms(r["gram_distance"]), f"{p['predicted_rms_gram_distance']:.3g}" if p else "-",
+                     mean_text(r["span_distance"], 3) if r.get("span_distance") else "-",
+                     f"{sum(bool(c) for c in conv)}/{len(conv)}", num(max(grad), 2) if grad else "-",
+                     num(max(bfgs), 2) if bfgs else "-", rec.cell_id))
+        compact.append((str(r["d"]), str(r["N"]), str(r["draws"]), pred, mean_text(gain, 3) if gain else "-",
+                        _rms(r.get("deformation")), _rms(r["gram_distance"])))
     table = Table(
         "Minimum of L_N over the student per cell",
-        ("d", "N", "draws R", "starts", "Ltilde* (ETF)", "predicted bias/N", "L_N(rotated ETF) - Ltilde* (95% CI)",
-         "min L_N - Ltilde* (95% CI)", "gain Ltilde* + bias/N - min L_N (95% CI)", "||G - G_ETF||_F (95% CI)",
-         "converged", "max final |grad|", "cell"),
+        ("d", "N", "draws R", "starts", "predicted E[G_N] (+- MC s.e.)", "G_N = Ltilde_N* - min L_N (95% CI)",
+         "leading A N^-1/2", "G_N, population abar (95% CI)", "predicted", "min L_N - Ltilde* (95% CI)", "predicted",
+         "rms deformation", "predicted", "rms ||G - G_ETF||_F", "predicted", "span distance to S_N's top (95% CI)",
+         "converged", "max final |grad|", "max |grad| after BFGS", "cell"),
         tuple(rows),
-        f"{CI_NOTE} (R is small: the minimum is a multi-start search). Ltilde* = Ltilde at the ETF with its "
-        "optimal beta, the minimum of the mean-field objective; predicted bias/N = E[L_N] - Ltilde* at that point "
-        "(theory.finite_n, exact), which L_N at a randomly rotated ETF measures. No closed form predicts min L_N: "
-        "the pooled check below fits its N-exponent. G = Gram matrix of the minimiser's unit directions. "
-        "converged: draws in which every start ended with gradient norm < 10 x the search tolerance "
-        "(numerics.finite_minimum); max final |grad|: the largest final gradient norm over the draws.")
+        f"{CI_NOTE} (R is small: the minimum is a multi-start search). Ltilde_N* = T_N - abar_N^2 c_d^2 q_M, the "
+        "mean-field minimum at the target's own abar_N and T_N; G_N >= 0 is the gain of the finite-N minimum over it; "
+        "the population version uses abar (its spread carries the orientation-free fluctuation of abar_N). "
+        "Ltilde* = abar^2 c_d (1 - c_d q_M). Predictions: theory.finite_n_gain (A N^-1/2 + O(1/N) terms, Monte Carlo "
+        "standard error shown; docs/finite_n_gain.md). Deformation: ||V* - R V_ETF||_F after the best rotation R; "
+        "span distance: sine distance between the top M-1 eigenspaces of V*^T V* and of S_N. converged: draws in which "
+        "every start ended with gradient norm < 10 x the search tolerance; gradients after BFGS and after the Newton "
+        "polish (numerics.finite_minimum).")
     para = (f"Law {_constant(recs, 'law')}, activation {_constant(recs, 'activation')}, M = {_constant(recs, 'M')}. "
-            "Each draw minimises L_N over the frame V (beta eliminated in closed form) by L-BFGS from Haar-random "
-            "rotations of the ETF (numerics.finite_minimum): a local search, so min L_N is the best value found.")
+            "Each draw minimises L_N over the frame V (beta eliminated in closed form) by BFGS from Haar-random "
+            "rotations of the ETF, then Newton steps with the analytic Hessian (numerics.finite_minimum): a local "
+            "search, so min L_N is the best value found.")
     return KindContent(KIND_MINIMUM, (Section(SECTION_TITLES[KIND_MINIMUM], (para,), (table,)),), (),
                        Table("Finite-N minimum: means over the draws (95% CI)",
-                             ("d", "N", "R", "min L_N - Ltilde*", "gain over ETF", "||G - G_ETF||_F"), tuple(compact),
-                             "gain = Ltilde* + bias/N - min L_N."),
+                             ("d", "N", "R", "predicted E[G_N]", "G_N", "rms deformation", "rms ||G - G_ETF||_F"),
+                             tuple(compact), "G_N = Ltilde_N* - min L_N; predictions: theory.finite_n_gain."),
                        _target_normalisation(recs))
+
+
+def _rms(samples) -> str:
+    if not samples:
+        return "-"
+    return f"{math.sqrt(sum(float(x) ** 2 for x in samples) / len(samples)):.3g}"
 
 
 # -- dimension-limit --------------------------------------------------------------------------------------

@@ -8,8 +8,9 @@ Three kinds (registered with ``numerics.evidence.sweep.register_cell_kind`` at i
   variate Z = -(2/N) sum_i (D_i - E D), D = alpha (g(w^) - abar c_d), whose mean is exactly 0 under
   isotropy, so mean(Y - Z) estimates the bias with the O(N^-1/2) first-order noise removed; Var Y is
   compared with theory.finite_n's exact variance.
-* ``finite-n-minimum``: R draws; min over theta of L_N (numerics.finite_minimum) against Ltilde* at the
-  ETF, and the minimiser's distance to the ETF shape (Gram matrix) and to beta*.
+* ``finite-n-minimum``: R draws; min over theta of L_N (numerics.finite_minimum), the gain G_N against
+  theory.finite_n_gain's prediction, per-draw predictors, and the minimiser's motion (rotation and deformation,
+  numerics.minimiser_motion) against its predicted size.
 * ``dimension-limit``: Ltilde_d* - Ltilde_inf* at the ETF (abar = 1) in mpmath, against the first-order
   prediction (1 - 2 mu_0^2 q_M) mu_2^2 / d (c_d = mu_0^2 + mu_2^2 / d + O(d^-2), q_M = 1^T K^-1 1), and
   the same difference in float64 (digits that survive the cancellation).
@@ -36,7 +37,7 @@ import numpy as np
 from flint import arb, ctx
 from scipy.special import gammaln
 
-from numerics.finite_minimum import gram_distance_to_etf, haar_rotation, minimise_finite_loss
+from numerics.finite_minimum import haar_rotation, minimise_finite_loss
 from numerics.interval_loss import certified_loss_ball, certified_population_loss
 from numerics.monte_carlo import monte_carlo_population_loss
 from numerics.networks import NetworkPair
@@ -116,35 +117,75 @@ def moments_cell(params: dict, seed: int) -> dict:
     return out
 
 
+# Orientations averaged over per draw by the second-order per-draw predictor (theory.finite_n_gain.per_draw_gain).
+PER_DRAW_ORIENTATIONS = 4
+
+
+def _prediction_sizes(params: dict) -> dict:
+    sizes = params.get("prediction", {})
+    if not isinstance(sizes, dict) or set(sizes) - {"goe", "targets", "sphere"}:
+        raise InputError("prediction", "expected a dict with goe, targets, sphere (Monte Carlo sizes)", got=sizes)
+    return {"goe_samples": _int(sizes, "goe", 2, 10**6) if "goe" in sizes else None,
+            "target_samples": _int(sizes, "targets", 2, 10**5) if "targets" in sizes else None,
+            "sphere_samples": _int(sizes, "sphere", 2, 10**7) if "sphere" in sizes else 200_000}
+
+
 def minimum_cell(params: dict, seed: int) -> dict:
-    """R draws of min_theta L_N against Ltilde* (ETF, optimal beta), with the minimiser's distance to the ETF."""
+    """R draws of min_theta L_N: the gain G_N against theory.finite_n_gain, per-draw predictors, the minimiser's motion.
+
+    Per draw: G_N = Ltilde_N* - min L_N (abar_N) and G_N^pop (population abar), the per-draw predictors (degree 2
+    on S_N; first + second order of the draw's field at the ETF on S_N's top eigenspace, averaged over
+    PER_DRAW_ORIENTATIONS Haar orientations in it), the minimiser's deformation, Gram distance and span distance to
+    S_N's top eigenspace (numerics.minimiser_motion), every start's gradient norm after BFGS and after the Newton
+    polish; and, as before, min L_N - Ltilde* and L_N at a rotated ETF. The cell's prediction is computed once.
+    """
+    from numerics.minimiser_motion import minimiser_motion
+    from theory.finite_n_gain import finite_n_gain, haar_orientations, per_draw_gain
+
     law = get_law(params.get("law", "gaussian"))
     act = get_activation(params.get("activation", "relu"))
     d, N, M, R = _int(params, "d", 1), _int(params, "N", 1), _int(params, "M", 2), _int(params, "draws", 1)
     starts = _int(params, "starts", 1, 100) if "starts" in params else 3
+    sizes = _prediction_sizes(params)
     summary = regime_summary("I", act, d, law=law.name)
     etf = simplex_etf(M, d)
     beta_star = np.asarray(optimal_beta(etf, summary))
     l_star = float(ltilde(beta_star, etf, summary))
     bias = finite_n_constants(beta_star, etf, act, d, law.name).bias(N)
-    rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
+    pred = finite_n_gain(act, d, M, N, law=law.name, seed=seed, **sizes)
+    s = pred.setup
+    rng = np.random.default_rng(seed)
     rows = {"gap": [], "gap_after_bias": [], "etf_gap": [], "gram_distance": [], "beta_distance": [], "converged": [],
-            "gradient_norm": []}
+            "gradient_norm": [], "gain": [], "gain_population": [], "per_draw_degree_two": [], "per_draw": [],
+            "deformation": [], "span_distance": [], "start_gradient_norms": [], "bfgs_gradient_norms": []}
     for _ in range(R):
         a, W = law.sample(N, d, rng)
         target = prepare_target(a, W, act)
         best = minimise_finite_loss(target, M, rng, starts=starts, gtol=GAP_GTOL)
         at_etf = target.loss(beta_star, etf @ haar_rotation(d, rng).T).value
+        abar_n = float(np.mean(target.alpha))
+        p = per_draw_gain(target.alpha, target.units, M, act, law=law.name,
+                          orientations=haar_orientations(M - 1, PER_DRAW_ORIENTATIONS, rng))
+        motion = minimiser_motion(best.frame, p.eigenvectors)
+        rows["gain"].append(target.self_term - abar_n**2 * s.c_d**2 * s.q - best.value)
+        rows["gain_population"].append(target.self_term - s.abar**2 * s.c_d**2 * s.q - best.value)
+        rows["per_draw_degree_two"].append(p.degree_two)
+        rows["per_draw"].append(p.total)
+        rows["deformation"].append(motion.deformation)
+        rows["span_distance"].append(motion.span_alignment)
         rows["gap"].append(best.value - l_star)
         rows["gap_after_bias"].append(best.value - (l_star + bias))
         rows["etf_gap"].append(at_etf - l_star)
-        rows["gram_distance"].append(gram_distance_to_etf(best.frame))
+        rows["gram_distance"].append(motion.gram_distance)
         rows["beta_distance"].append(float(np.linalg.norm(np.sort(best.beta) - np.sort(beta_star))))
         rows["converged"].append(bool(best.converged))
         rows["gradient_norm"].append(best.gradient_norm)
+        rows["start_gradient_norms"].append(list(best.gradient_norms))
+        rows["bfgs_gradient_norms"].append(list(best.bfgs_gradient_norms))
     return {"law": law.name, "activation": act.name, "d": d, "N": N, "M": M, "draws": R, "starts": starts,
             "ltilde_star": l_star, "bias": bias, "beta_star": beta_star.tolist(), **rows,
+            "prediction": pred.as_dict(), "haar_span_distance": math.sqrt((M - 1) * (d - M + 1) / d),
             "seconds": time.perf_counter() - t0}
 
 

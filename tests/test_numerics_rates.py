@@ -100,8 +100,8 @@ def test_smoke_profile_end_to_end(tmp_path):
     store = tmp_path / "store"
     out = run_verify("smoke", tmp_path / "out", seed=3, n_workers=0, quiet=True, store=store)
     keys = [c.key for c in out.checks]
-    for key in ("consistency", "bias", "variance_etf", "variance_unbalanced", "minimum_gap_after_bias",
-                "dimension", "precision"):
+    for key in ("consistency", "bias", "variance_etf", "variance_unbalanced", "minimum_gain", "minimum_per_draw",
+                "minimum_deformation", "minimum_rotation", "dimension", "precision"):
         assert key in keys
     assert out.folder == tmp_path / "out" / out.run_id and out.store_path == str(store / "twolayer.sqlite")
     data = json.loads((out.folder / "report.json").read_text())

@@ -103,7 +103,9 @@ def test_every_check_is_a_finding_with_its_verdict(two_runs):
     report = _strict((folder / "report.json").read_text())
     checks = report["extra"]["checks"]
     assert {c["key"] for c in checks} >= {"consistency", "bias", "bias_raw", "variance_etf", "variance_unbalanced",
-                                          "minimum_gap_after_bias", "minimum_gram_distance", "dimension", "precision"}
+                                          "minimum_gain", "minimum_gain_population", "minimum_gap",
+                                          "minimum_per_draw", "minimum_deformation", "minimum_gram_distance",
+                                          "minimum_rotation", "dimension", "precision"}
     findings = report["findings"]
     assert [(f["name"], f["verdict"]) for f in findings] == [(c["title"], c["verdict"].replace(" ", "_"))
                                                                for c in checks]

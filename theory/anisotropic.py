@@ -56,6 +56,11 @@ class AnisotropicSummary:
         finite_number(self.kappa4, "kappa4")
 
     @property
+    def objective(self) -> str:
+        """Which regime III b this is (theory.exact_anisotropic's are 'exact' and 'cubature')."""
+        return f"truncated O(d^-{self.order})"
+
+    @property
     def coefficient(self) -> float:
         return float(self.mu4_sq) * float(self.kappa4) / self.dim**2
 

@@ -152,3 +152,68 @@ def derive(*, activation: str = "relu", law: str = "gaussian", d=3, M=3, dps=30,
     check_budget(req.estimate, allow_large=False)
     return DerivationReport(derive_entries(req.activation, req.law, req.d, req.M, req.dps, order=req.order,
                                            tilt_norm=req.tilt_norm))
+
+
+# ---- derive --finite-n-gain -------------------------------------------------------------------------------------
+# Bounds of the finite-N gain: N and d keep the Monte Carlo over targets within seconds (theory.finite_n_gain cuts
+# its sample count to a flop budget); M <= 10 keeps the degree-2 polarisation (k^4 small matrices) small.
+GAIN_MIN_N, GAIN_MAX_N = 10, 10**5
+GAIN_MAX_D = 128
+GAIN_MAX_M = 10
+MAX_SEED = 2**32 - 1
+GAIN_FIXED_S = 6.0       # imports, GOE and sphere Monte Carlo, Hessian: 3-6 s measured at d = 16
+GAIN_BYTES = 400 * 2**20
+
+
+@dataclass(frozen=True)
+class FiniteNGainRequest:
+    """``derive --finite-n-gain``'s arguments, parsed and bounded."""
+
+    activation: str
+    law: str
+    d: int
+    M: int
+    N: int
+    seed: int
+
+    @property
+    def estimate(self) -> JobEstimate:
+        from theory.finite_n_gain import TARGET_FLOP_BUDGET
+
+        return JobEstimate("derive --finite-n-gain", (Part(GAIN_BYTES, GAIN_FIXED_S + TARGET_FLOP_BUDGET / 1e9, "N",
+                                                           "Monte Carlo over targets, GOE matrices and directions"),))
+
+
+def finite_n_gain_request(*, activation="relu", law="gaussian", d=16, M=5, N=None, seed=None) -> FiniteNGainRequest:
+    """Parse and bound ``derive --finite-n-gain`` (ints or the command line's strings): N in 10..10^5, d in 2..128,
+    M in 3..min(10, d + 1), seed in 0..2^32 - 1 (default 0)."""
+    if not isinstance(activation, str):
+        raise InputError("activation", "expected an activation name such as relu", got=activation)
+    if not isinstance(law, str):
+        raise InputError("law", "expected a law name such as gaussian", got=law)
+    if N is None:
+        raise InputError("N", f"--finite-n-gain needs the target width --N (an integer in {GAIN_MIN_N}..{GAIN_MAX_N})")
+    n = parse_int(N, "N", lo=GAIN_MIN_N, hi=GAIN_MAX_N)
+    dd = parse_int(d, "d", lo=2, hi=GAIN_MAX_D)
+    m = parse_int(M, "M", lo=3, hi=GAIN_MAX_M)
+    if m > dd + 1:
+        raise InputError("M", f"the simplex ETF needs M <= d + 1 = {dd + 1}", got=M)
+    return FiniteNGainRequest(activation, law, dd, m, n, 0 if seed is None else parse_int(seed, "seed", lo=0,
+                                                                                       hi=MAX_SEED))
+
+
+def finite_n_gain(*, activation="relu", law="gaussian", d=16, M=5, N=None, seed=None):
+    """Predicted E[G_N] of the finite-N minimum with its components and uncertainties (theory.finite_n_gain).
+
+    Examples
+    --------
+    >>> g = finite_n_gain(d=8, M=3, N=400)
+    >>> g.N, g.setup.d, round(g.total / g.leading_term, 1)
+    (400, 8, 1.3)
+    """
+    from theory.finite_n_gain import finite_n_gain as predict
+
+    req = finite_n_gain_request(activation=activation, law=law, d=d, M=M, N=N, seed=seed)
+    check_budget(req.estimate, allow_large=False)
+    return predict(req.activation, req.d, req.M, req.N, law=req.law, seed=req.seed)
+

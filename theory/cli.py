@@ -38,6 +38,12 @@ def register(subparsers) -> None:
     p.add_argument("--M", default="3", help=f"compressed width M, one value in 1..{MAX_M}, M <= d+1 (simplex ETF)")
     p.add_argument("--dps", default=str(30), help=f"decimal digits for numeric values ({MIN_DPS}..{MAX_DPS})")
     p.add_argument("--order", default=str(6), help=f"highest Hermite order printed (0..{MAX_ORDER})")
+    p.add_argument("--finite-n-gain", action="store_true",
+                   help="instead of the closed forms: the predicted gain E[G_N] of the finite-N minimum over the "
+                        "mean-field value, with its components and Monte Carlo errors, for a_i = 1 and w_i ~ N(0, I/d) "
+                        "(needs --N; uses --activation, --law, --d, --M, --seed; docs/finite_n_gain.md)")
+    p.add_argument("--N", default=None, help="target width N for --finite-n-gain, one value in 10..100000")
+    p.add_argument("--seed", default=None, help="seed of --finite-n-gain's Monte Carlo, 0..2^32-1 (default 0)")
     p.add_argument("--tilt-norm", default=None,
                    help="regime II tilted family: ||m|| / abar, as in twolayer conjecture "
                         f"(default {DEFAULT_TILT_NORM}; needs 2 <= M <= d and a homogeneous activation)")
@@ -70,6 +76,11 @@ def run_derive(args) -> int:
     for old, hint in RENAMED.items():
         if getattr(args, "renamed_" + old, None) is not None:
             raise InputError(old, f"this option was renamed: use {hint}")
+    if args.finite_n_gain:
+        return _run_finite_n_gain(args)
+    for name in ("N", "seed"):
+        if getattr(args, name) is not None:
+            raise InputError(name, "only used with --finite-n-gain", got=getattr(args, name))
     options = dict(activation=args.activation, law=args.law, d=args.d, M=args.M, dps=args.dps, order=args.order,
                    tilt_norm=args.tilt_norm)
     if args.estimate:
@@ -82,3 +93,24 @@ def run_derive(args) -> int:
     else:
         _pipe_safe(lambda: print(result.text()))
     return 0
+
+
+def _run_finite_n_gain(args) -> int:
+    """``derive --finite-n-gain``: the prediction of theory.finite_n_gain as text or strict JSON."""
+    from theory.api import finite_n_gain, finite_n_gain_request
+
+    if args.latex:
+        raise InputError("latex", "--finite-n-gain prints text or --json only")
+    if args.tilt_norm is not None:
+        raise InputError("tilt-norm", "not used with --finite-n-gain (the target is isotropic, regime I)",
+                         got=args.tilt_norm)
+    options = dict(activation=args.activation, law=args.law, d=args.d, M=args.M, N=args.N, seed=args.seed)
+    if args.estimate:
+        return print_estimate(finite_n_gain_request(**options).estimate, as_json=args.json)
+    result = finite_n_gain(**options)
+    if args.json:
+        _pipe_safe(lambda: print_json(result.as_dict()))
+    else:
+        _pipe_safe(lambda: print(result.text()))
+    return 0
+

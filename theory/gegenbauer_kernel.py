@@ -156,22 +156,68 @@ def funk_hecke_eigenvalue_quad(act: Activation, k: int, d: int, dps: int = 30):
         return +value
 
 
-def degree_one_coefficient(act: Activation, d: int) -> sp.Expr:
-    """a_1 = d Lambda_1: the degree-1 part of kappa(<w^, v^>) is a_1 <w^, v^>."""
-    return sp.simplify(d * funk_hecke_eigenvalue(act, 1, d))
+def funk_hecke_eigenvalue_mp(act: Activation, k: int, d: int, dps: int = 30):
+    """Lambda_k from the same closed form evaluated in mpmath (log-gamma moments), for any d: sympy's exact
+    simplification of Gamma(d/2) ratios slows down badly for large d (minutes at d = 10^6).
 
-
-def degree_two_coefficient(act: Activation, d: int) -> sp.Expr:
-    """a_2 = d (d + 2) Lambda_2 / 2: the degree-2 part of kappa(<w^, v^>) is a_2 (<w^, v^>^2 - 1/d).
+    E|t|^m = exp(lgamma(d/2) + lgamma((m+1)/2) - lgamma((d+m)/2)) / sqrt(pi); the sum over the monomials of P_k
+    cancels about k log10(d) digits, which the guard digits cover.
 
     Examples
     --------
     >>> from theory.activations import get_activation
-    >>> a2 = degree_two_coefficient(get_activation("relu"), 10**6)
-    >>> abs(float(a2) - 1 / (4 * 3.141592653589793)) < 1e-6     # -> mu_2^2 = 1/(4 pi)
-    True
+    >>> relu = get_activation("relu")
+    >>> mpmath.nstr(funk_hecke_eigenvalue_mp(relu, 2, 3), 15), float(funk_hecke_eigenvalue(relu, 2, 3))
+    ('0.01171875', 0.01171875)
+    """
+    k = _check_degree(k)
+    d = _check_sphere_dim(d)
+    sign = (act.p + (-1) ** k * act.q) / 2
+    n = act.degree
+    coeffs = [sp.Rational(c) for c in legendre_sphere(k, d).all_coeffs()[::-1]]
+    work = dps + 10 + int(k * mpmath.log10(d) + 1)
+    with mpmath.workdps(work):
+        half = mpmath.mpf(d) / 2
+        base = mpmath.loggamma(half) - mpmath.log(mpmath.pi) / 2
+        moment = lambda m: mpmath.exp(base + mpmath.loggamma(mpmath.mpf(m + 1) / 2)  # noqa: E731
+                                      - mpmath.loggamma(half + mpmath.mpf(m) / 2))
+        lam = mpmath.mpf(sign.p) / sign.q * mpmath.fsum(mpmath.mpf(c.p) / c.q * moment(n + m)
+                                                        for m, c in enumerate(coeffs) if c != 0)
+        value = lam**2 * 2**n * mpmath.rf(half, n)
+    with mpmath.workdps(dps):
+        return +value
+
+
+def degree_one_coefficient(act: Activation, d: int) -> sp.Expr:
+    """a_1 = d Lambda_1: the degree-1 part of kappa(<w^, v^>) is a_1 <w^, v^> (exact; see the _mp variant for large d)."""
+    return sp.simplify(d * funk_hecke_eigenvalue(act, 1, d))
+
+
+def degree_two_coefficient(act: Activation, d: int) -> sp.Expr:
+    """a_2 = d (d + 2) Lambda_2 / 2: the degree-2 part of kappa(<w^, v^>) is a_2 (<w^, v^>^2 - 1/d) (exact).
+
+    Examples
+    --------
+    >>> from theory.activations import get_activation
+    >>> degree_two_coefficient(get_activation("relu"), 5)
+    175/2048
     """
     return sp.simplify(sp.Integer(d) * (d + 2) * funk_hecke_eigenvalue(act, 2, d) / 2)
+
+
+def degree_two_coefficient_mp(act: Activation, d: int, dps: int = 30):
+    """a_2 in mpmath, for any d (``funk_hecke_eigenvalue_mp``).
+
+    Examples
+    --------
+    >>> from theory.activations import get_activation
+    >>> a2 = degree_two_coefficient_mp(get_activation("relu"), 10**6)
+    >>> abs(float(a2) - 1 / (4 * mpmath.pi)) < 1e-6     # -> mu_2^2 = 1/(4 pi)
+    True
+    """
+    lam2 = funk_hecke_eigenvalue_mp(act, 2, d, dps + 5)
+    with mpmath.workdps(dps):
+        return +(mpmath.mpf(d) * (d + 2) * lam2 / 2)
 
 
 @dataclass(frozen=True)

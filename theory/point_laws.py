@@ -40,8 +40,10 @@ from theory.target_laws import TargetLaw, get_law
 # evaluations, ~10 ms per direction at 2^20 points; beyond that the enumeration is not the tool.
 MAX_POINTS = 2**20
 # Default point budget of the uniform law's surface rule (d K^(d-1) points): K nodes per face direction with
-# d K^(d-1) <= UNIFORM_POINT_BUDGET, at most UNIFORM_MAX_NODES (d = 2: 24 nodes; d = 8: 4 nodes, 131072 points).
-UNIFORM_POINT_BUDGET = 200_000
+# d K^(d-1) <= UNIFORM_POINT_BUDGET, at most UNIFORM_MAX_NODES. Measured change of b and C from K to the
+# largest K tried (ReLU): d = 3, K = 24: < 3e-8; d = 4, K = 11: ~5e-9; d = 5, K = 6: ~1e-7; d = 6, K = 4: ~1e-6;
+# beyond d = 6 the rule is coarse (its ``error_estimate`` says how coarse).
+UNIFORM_POINT_BUDGET = 6_000
 UNIFORM_MAX_NODES = 24
 
 
@@ -147,6 +149,34 @@ def product_point_law(squares, probabilities, zero_probability, d: int, *, name:
                     levels=codes, squares=sq, probabilities=pr + (p0,), zero_weight=float(p0) ** d)
 
 
+def uniform_nodes(d: int) -> int:
+    """The default nodes per face direction of the uniform surface rule in dimension d (see UNIFORM_POINT_BUDGET)."""
+    if d == 1:
+        return UNIFORM_MAX_NODES
+    return max(2, min(UNIFORM_MAX_NODES, int((UNIFORM_POINT_BUDGET / d) ** (1 / (d - 1)) + 1e-9)))
+
+
+def point_count(law, d: int, nodes: int | None = None) -> int:
+    """How many points ``point_law(law, d)`` has, without building them (for cost estimates).
+
+    Examples
+    --------
+    >>> point_count("rademacher", 8), point_count("sparse_rademacher(1/2)", 3), point_count("uniform", 3)
+    (128, 13, 1728)
+    """
+    target = get_law(law)
+    if target.kind == "uniform":
+        k = nodes or uniform_nodes(d)
+        return d * k ** (d - 1)
+    if target.kind == "rademacher":
+        return 2 ** (d - 1)
+    if target.kind == "sparse_rademacher":
+        return (3**d - 1) // 2 if target.sparsity != 1 else 2 ** (d - 1)
+    nodes_, _ = target.atoms() if target.kind == "moments" else (np.zeros(2), None)
+    values = len(nodes_)
+    return (values**d - (1 if values % 2 else 0)) // 2
+
+
 def uniform_surface_law(d: int, nodes: int | None = None) -> PointLaw:
     """The uniform law on [-sqrt 3, sqrt 3]^d / sqrt d as the Gauss-Legendre product rule on the faces +e_i of the
     cube (see the module docstring; weights sum to 1 before ``homogeneity_factor``).
@@ -159,8 +189,7 @@ def uniform_surface_law(d: int, nodes: int | None = None) -> PointLaw:
     """
     d = _check_dim(d)
     if nodes is None:
-        nodes = UNIFORM_MAX_NODES if d == 1 else max(2, min(UNIFORM_MAX_NODES,
-                                                             int((UNIFORM_POINT_BUDGET / d) ** (1 / (d - 1)))))
+        nodes = uniform_nodes(d)
     if isinstance(nodes, bool) or not isinstance(nodes, (int, np.integer)) or not 1 <= nodes <= 64:
         raise InputError("nodes", "expected an integer in 1..64", got=nodes)
     count = d * nodes ** (d - 1)

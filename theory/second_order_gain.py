@@ -28,8 +28,12 @@ Examples
 >>> L = np.diag([0.02, 0.01])
 >>> z, gz = m.degree_two_fields(L)
 >>> yb, yd = m.gains(z, gz)
->>> bool(yb > 0 and yd > 0), bool(np.isclose(m.degree_two_gain(L), yb + yd))
+>>> parts = m.degree_two_parts(L)
+>>> bool(yb > 0 and yd > 0), bool(np.isclose(parts[0] + parts[1], yb + yd))
 (True, True)
+>>> h = m.haar_average(np.array([0.02, 0.01]))      # k = 2: the gain does not depend on the orientation
+>>> bool(np.allclose(h, parts))
+True
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ from theory.activations import Activation
 from theory.errors import InputError
 from theory.etf import check_neurons_dim, simplex_etf
 from theory.etf_hessian import ETFHessian, etf_hessian
-from theory.gegenbauer_kernel import degree_two_coefficient
+from theory.gegenbauer_kernel import degree_two_coefficient_mp
 from theory.kernels import dual_kernel
 from theory.regimes import sphere_average_value
 
@@ -136,37 +140,54 @@ class SecondOrderModel:
         gz[..., : self.k] = 2 * self.a2 * Le - 2 * z[..., None] * E        # 2 a_2 P_j (L e_j)
         return z, gz
 
-    def degree_two_gain(self, L: np.ndarray) -> np.ndarray:
-        """Y_beta + Y_def of the degree-2 field for the span block L (..., k, k)."""
-        yb, yd = self.gains(*self.degree_two_fields(L))
-        return yb + yd
+    def degree_two_parts(self, L: np.ndarray) -> np.ndarray:
+        """(Y_beta, Y_def, ||delta||^2, ||dG||^2) of the degree-2 field for span blocks L (..., k, k): shape (4, ...)."""
+        z, gz = self.degree_two_fields(L)
+        yb, yd = self.gains(z, gz)
+        delta = self.deformation(z, gz)
+        return np.stack([yb, yd, np.sum(delta**2, axis=(-1, -2)), np.sum(self.gram_change(delta) ** 2, axis=(-1, -2))])
 
     @cached_property
-    def degree_two_tensor(self) -> np.ndarray:
-        """B[a, b, c, e] with degree_two_gain(L) = sum B[a,b,c,e] L_ab L_ce for symmetric L (polarisation)."""
+    def degree_two_tensors(self) -> np.ndarray:
+        """T[p, a, b, c, e] with part p of ``degree_two_parts``(L) = sum T[p,a,b,c,e] L_ab L_ce (polarisation)."""
         k = self.k
         basis = np.zeros((k * k, k, k))
         for i in range(k * k):
             a, b = divmod(i, k)
             basis[i, a, b] += 0.5
             basis[i, b, a] += 0.5
-        diag = self.degree_two_gain(basis)
-        pair = self.degree_two_gain(basis[:, None] + basis[None, :])
-        return (0.5 * (pair - diag[:, None] - diag[None, :])).reshape(k, k, k, k)
+        diag = self.degree_two_parts(basis)
+        pair = self.degree_two_parts(basis[:, None] + basis[None, :])
+        return (0.5 * (pair - diag[:, :, None] - diag[:, None, :])).reshape(4, k, k, k, k)
 
-    def haar_average(self, trace_sq: np.ndarray, sq_trace: np.ndarray) -> np.ndarray:
-        """E over Haar Q of degree_two_gain(Q^T Lambda Q), given (tr Lambda)^2 and tr Lambda^2.
+    def haar_average(self, top: np.ndarray) -> np.ndarray:
+        """E over a Haar orientation Q of ``degree_two_parts``(Q^T diag(top) Q), for spectra top (..., k): (4, ...).
 
-        E[L_ab L_ce] = A d_ab d_ce + B (d_ac d_be + d_ae d_bc) with A k^2 + 2 B k = (tr)^2, A k + B k (k+1) = tr(L^2).
+        E[L_ab L_ce] = A d_ab d_ce + B (d_ac d_be + d_ae d_bc), fixed by A k^2 + 2 B k = (tr L)^2 and
+        A k + B k (k + 1) = tr L^2 (an isotropic 4-tensor: Q only enters through these two invariants).
         """
+        top = np.asarray(top, dtype=float)
         k = self.k
-        T = self.degree_two_tensor
-        t1 = np.einsum("aacc->", T)
-        t2 = np.einsum("abab->", T) + np.einsum("abba->", T)
+        trace_sq, sq_trace = np.sum(top, axis=-1) ** 2, np.sum(top**2, axis=-1)
+        T = self.degree_two_tensors
+        t1 = np.einsum("paacc->p", T)
+        t2 = np.einsum("pabab->p", T) + np.einsum("pabba->p", T)
         det = k * k * k * (k + 1) - 2 * k * k
-        A = (np.asarray(trace_sq) * k * (k + 1) - 2 * k * np.asarray(sq_trace)) / det
-        B = (k * k * np.asarray(sq_trace) - k * np.asarray(trace_sq)) / det
-        return A * t1 + B * t2
+        A = (trace_sq * k * (k + 1) - 2 * k * sq_trace) / det
+        B = (k * k * sq_trace - k * trace_sq) / det
+        return np.multiply.outer(t1, A) + np.multiply.outer(t2, B)
+
+    def rest_expectations(self, w: np.ndarray) -> np.ndarray:
+        """Per direction w (n, d): (Y_beta, Y_def, ||delta||^2, ||dG||^2) of psi_r(w), shape (4, n)."""
+        out = []
+        chunk = max(500, 2_000_000 // (self.M * self.d))   # ~16 MB per (n, M, d) array
+        for start in range(0, w.shape[0], chunk):
+            z, gz = self.rest_fields(w[start:start + chunk])
+            yb, yd = self.gains(z, gz)
+            delta = self.deformation(z, gz)
+            out.append(np.stack([yb, yd, np.sum(delta**2, axis=(-1, -2)),
+                                 np.sum(self.gram_change(delta) ** 2, axis=(-1, -2))]))
+        return np.concatenate(out, axis=1)
 
     def rest_fields(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """psi_r(w^) = psi - psi_2 for unit target directions w (n, d): (z part (n, M), gz part (n, M, d))."""
@@ -198,7 +219,7 @@ def second_order_model(act: Activation, M: int, d: int, *, abar: float) -> Secon
     rho0 = -1.0 / (M - 1)
     return SecondOrderModel(
         activation=act, M=M, d=d, abar=float(abar), c_d=float(sphere_average_value(act, d, 30)),
-        a2=float(degree_two_coefficient(act, d)), kappa_one=float(kern.at_one), kappa_rho0=float(kern.numpy(rho0)),
+        a2=float(degree_two_coefficient_mp(act, d)), kappa_one=float(kern.at_one), kappa_rho0=float(kern.numpy(rho0)),
         kappa_prime_rho0=float(kern.numpy_prime(rho0)), hessian=hess)
 
 
