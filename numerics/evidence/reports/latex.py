@@ -54,10 +54,20 @@ def latex_escape(text: str) -> str:
     return "".join(out)
 
 
+# A column other than the last wraps when one of its cells is longer than WRAP_CHARS characters; the wrapped
+# columns share WRAP_SHARE of the text width (the last column has 0.3 of it).
+WRAP_CHARS = 48
+WRAP_SHARE = 0.5
+
+
 def latex_table(table: Table) -> str:
     """Booktabs ``tabular``s in small type (split every ROWS_PER_TABULAR rows), then the table's note."""
-    # the last column (free text: a certificate, a reason) wraps within a fixed width
-    spec = "l" * (table.width - 1) + r"p{0.3\textwidth}"
+    # the last column (free text: a certificate, a reason) wraps within a fixed width; so does any other column
+    # with a cell longer than WRAP_CHARS (a check's description), sharing WRAP_SHARE of the text width
+    wide = [j for j in range(table.width - 1)
+            if max(len(str(v)) for v in [table.headers[j], *(row[j] for row in table.rows)]) > WRAP_CHARS]
+    spec = "".join(rf"p{{{WRAP_SHARE / len(wide):.2f}\textwidth}}" if j in wide else "l"
+                   for j in range(table.width - 1)) + r"p{0.3\textwidth}"
     head = " & ".join(latex_escape(h) for h in table.headers) + r" \\"
     chunks = [table.rows[i:i + ROWS_PER_TABULAR] for i in range(0, len(table.rows), ROWS_PER_TABULAR)] or [()]
     lines = [r"\begin{center}\normalsize " + latex_escape(table.title) + r"\end{center}", r"\nopagebreak"]
