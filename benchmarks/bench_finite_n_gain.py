@@ -1,6 +1,6 @@
 """Predicted E[G_N] against the measured mean gain of the finite-N minimum (issue 12; not part of the test suite).
 
-    python benchmarks/bench_finite_n_gain.py [--draws 30,20,12,30] [--starts 2] [--seed 12] [--json out.json]
+    python benchmarks/bench_finite_n_gain.py [--draws 30,20,12,30] [--cheap 400] [--selection 30] [--starts 2] [--seed 12] [--json out.json]
 
 Target: a_i = 1, w_i ~ N(0, I/d), ReLU. For each (d, N, M) of the issue -- (16, 1000, 5), (32, 1000, 5),
 (16, 4000, 5), (16, 1000, 3) -- R target draws, each with
@@ -14,8 +14,13 @@ Target: a_i = 1, w_i ~ N(0, I/d), ReLU. For each (d, N, M) of the issue -- (16, 
   so that full - rigid is the deformation gain;
 * the minimiser's motion (numerics.minimiser_motion).
 
+Plus ``cheap`` further draws on which only the per-draw predictors are evaluated (no minimisation: ~0.02 s a
+draw). Since P follows G_N to r ~ 0.9999, E[G_N] = E[P] + E[G_N - P] is estimated two-phase: mean of P over the
+cheap draws plus the mean of G_N - P over the minimised ones, a CI several times narrower than the raw mean's.
+
+The prediction (theory.finite_n_gain) includes its orientation-selection term, from ``selection`` simulated targets.
 Printed: the prediction and its terms, the measured means with 95% CIs, the ratio measured / predicted with its CI
-(the prediction's own Monte Carlo error is added in quadrature), the same ratio with P2 as control variate, and
+(the prediction's own Monte Carlo error is added in quadrature) raw, with P2 as control variate and two-phase, and
 the correlation of each per-draw predictor with G_N across draws (95% CI by Fisher's z).
 """
 
@@ -57,7 +62,7 @@ def _corr(x, y) -> dict:
     return {"r": r, "ci95": [math.tanh(z - Z95 * s), math.tanh(z + Z95 * s)]}
 
 
-def run_case(d: int, N: int, M: int, draws: int, starts: int, seed: int) -> dict:
+def run_case(d: int, N: int, M: int, draws: int, starts: int, seed: int, cheap: int, selection: int) -> dict:
     from numerics.finite_minimum import minimise_finite_loss
     from numerics.minimiser_motion import minimiser_motion
     from numerics.population_loss import prepare_target
@@ -65,7 +70,7 @@ def run_case(d: int, N: int, M: int, draws: int, starts: int, seed: int) -> dict
     from theory.finite_n_gain import finite_n_gain, haar_orientations, per_draw_gain
 
     t0 = time.perf_counter()
-    pred = finite_n_gain("relu", d, M, N, seed=seed)
+    pred = finite_n_gain("relu", d, M, N, seed=seed, selection_samples=selection)
     t_pred = time.perf_counter() - t0
     s = pred.setup
     rng = np.random.default_rng(seed + 1)
@@ -85,13 +90,26 @@ def run_case(d: int, N: int, M: int, draws: int, starts: int, seed: int) -> dict
                      "span": motion.span_alignment, "grad": max(best.gradient_norms), "abar_n": abar_n,
                      "bfgs_grad": max(best.bfgs_gradient_norms), "rigid_grad": rigid.gradient_norm})
     col = {k: np.array([r[k] for r in rows]) for k in rows[0]}
+    cheap_rng = np.random.default_rng(seed + 2)
+    cheap_p, cheap_p2 = [], []
+    for _ in range(cheap):
+        W = cheap_rng.standard_normal((N, d)) / math.sqrt(d)
+        norms = np.linalg.norm(W, axis=1)
+        p = per_draw_gain(norms, W / norms[:, None], M, orientations=haar_orientations(M - 1, 8, cheap_rng))
+        cheap_p.append(p.total), cheap_p2.append(p.degree_two)
+    cheap_p, cheap_p2 = np.array(cheap_p), np.array(cheap_p2)
     terms = {t.name: t.value for t in pred.terms}
     deg2 = terms["leading, degree 2, GOE limit"] + terms["finite-N law of S_N (degree 2)"]
     yb = terms["beta re-optimisation, degree 2"] + terms["beta re-optimisation, other degrees"]
     yd = terms["deformation, degree 2"] + terms["deformation, other degrees"]
+    corr = terms["finite-N correlation of the field with S_N's top eigenspace"]
+    sel = terms.get("orientation inside the span (selection)", 0.0)
     G = _mean_ci(col["G"])
     cv = _mean_ci(col["G"] - col["P2"])
     cv_est = {"mean": cv["mean"] + deg2, "se": cv["se"]}
+    resid = _mean_ci(col["G"] - col["P"])
+    p_cheap = _mean_ci(cheap_p)
+    two_phase = {"mean": p_cheap["mean"] + resid["mean"], "se": math.hypot(p_cheap["se"], resid["se"])}
     haar_rms = math.sqrt((M - 1) * (d - M + 1) / d)
     return {
         "d": d, "N": N, "M": M, "draws": draws, "starts": starts, "seed": seed,
@@ -99,6 +117,9 @@ def run_case(d: int, N: int, M: int, draws: int, starts: int, seed: int) -> dict
         "measured_G": G, "ratio": _ratio(G, pred.total, pred.total_se),
         "ratio_leading_only": _ratio(G, pred.leading_term, pred.terms[0].se),
         "ratio_control_variate": _ratio(cv_est, pred.total, pred.total_se),
+        "cheap_draws": cheap, "two_phase_G": two_phase, "ratio_two_phase": _ratio(two_phase, pred.total, pred.total_se),
+        "cheap_second_order": {"measured": _mean_ci(cheap_p - cheap_p2), "predicted": yb + yd + corr},
+        "cheap_degree_two": {"measured": _mean_ci(cheap_p2), "predicted": deg2},
         "measured_G_pop": _mean_ci(col["G_pop"]),
         "ratio_pop": _ratio(_mean_ci(col["G_pop"]), pred.total + pred.population_shift, pred.total_se),
         "sd_G": float(np.std(col["G"], ddof=1)), "sd_G_pop": float(np.std(col["G_pop"], ddof=1)),
@@ -107,7 +128,7 @@ def run_case(d: int, N: int, M: int, draws: int, starts: int, seed: int) -> dict
             "rigid - P2 (beta + higher degrees + orientation)": {"measured": _mean_ci(col["rigid"] - col["P2"]),
                                                                 "predicted": yb},
             "full - rigid (deformation)": {"measured": _mean_ci(col["G"] - col["rigid"]), "predicted": yd},
-            "G - P (selection, not predicted)": {"measured": _mean_ci(col["G"] - col["P"]), "predicted": 0.0},
+            "G - P (orientation selection)": {"measured": _mean_ci(col["G"] - col["P"]), "predicted": sel},
         },
         "correlation_P2": _corr(col["P2"], col["G"]), "correlation_P": _corr(col["P"], col["G"]),
         "rms_deformation": {"measured": float(np.sqrt(np.mean(col["deformation"] ** 2))),
@@ -135,6 +156,13 @@ def _print(r: dict) -> None:
     print(f"  ratio measured/predicted = {ra['ratio']:.4f} (95% CI {ra['ci95'][0]:.4f}..{ra['ci95'][1]:.4f}) "
           f"contains 1: {ra['contains_1']};  leading term only: {r['ratio_leading_only']['ratio']:.4f}")
     print(f"  with P2 as control variate: {cv['ratio']:.4f} (95% CI {cv['ci95'][0]:.4f}..{cv['ci95'][1]:.4f})")
+    tp = r["ratio_two_phase"]
+    print(f"  two-phase (E[P] over {r['cheap_draws']} cheap draws + mean G - P): {r['two_phase_G']['mean']:.5e}, "
+          f"ratio {tp['ratio']:.4f} (95% CI {tp['ci95'][0]:.4f}..{tp['ci95'][1]:.4f}) contains 1: {tp['contains_1']}")
+    for name in ("cheap_degree_two", "cheap_second_order"):
+        m = r[name]["measured"]
+        print(f"      {name.replace('cheap_', 'cheap draws, ').replace('_', ' '):<50} measured {m['mean']:+.4e} "
+              f"+- {1.96 * m['se']:.1e}   predicted {r[name]['predicted']:+.4e}")
     rp = r["ratio_pop"]
     print(f"  population abar: ratio {rp['ratio']:.4f} (95% CI {rp['ci95'][0]:.4f}..{rp['ci95'][1]:.4f}), "
           f"sd {r['sd_G_pop']:.2e} vs {r['sd_G']:.2e} with abar_N; mean abar_N - abar = {r['abar_n_z']:+.2f} s.e.")
@@ -156,6 +184,9 @@ def main() -> None:
     ap.add_argument("--draws", default="30,20,12,30", help="draws per case, in the order of CASES")
     ap.add_argument("--starts", type=int, default=2)
     ap.add_argument("--seed", type=int, default=12)
+    ap.add_argument("--cheap", type=int, default=400, help="draws with the per-draw predictors only, per case")
+    ap.add_argument("--selection", type=int, default=30,
+                    help="simulated targets for the prediction's orientation-selection term (~2 s each)")
     ap.add_argument("--json", default=None, help="also write the results to this file")
     args = ap.parse_args()
     draws = [int(x) for x in args.draws.split(",")]
@@ -163,7 +194,7 @@ def main() -> None:
     for (d, N, M), R in zip(CASES, draws):
         if R < 2:
             continue
-        r = run_case(d, N, M, R, args.starts, args.seed)
+        r = run_case(d, N, M, R, args.starts, args.seed, args.cheap, args.selection)
         _print(r)
         out.append(r)
     if args.json:

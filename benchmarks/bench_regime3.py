@@ -81,11 +81,17 @@ def verdict_part(bnb_seconds: float) -> dict:
     return out
 
 
-def bnb44_part(seconds: float) -> dict:
+def bnb44_part(seconds: float, samples: int = 150) -> dict:
+    """(4, 4): the cells' depth-first search for ``seconds`` (boxes per depth, covered fraction), then a projection
+    from random boxes of a uniform grid: at level k every chart interval is cut into 2^k pieces; the fraction c_k of
+    grid boxes (inside the domain) that the bounds close gives N = sum_k n_k (1 - c_{k-1}) boxes to visit, n_k the
+    grid boxes of level k in the domain (domain volume / box volume)."""
     import flint
+    from flint import arb, fmpq
 
+    from conjecture.ball_jets import Pair
     from conjecture.ball_objective import ball_objective
-    from conjecture.box_search import box_search
+    from conjecture.box_search import box_search, lower_bounds
     from conjecture.cells import evaluate_cell
     from conjecture.etf_family_bound import SEARCH_BITS, family_minimum, family_pair
     from conjecture.etf_orientations import orientation_family
@@ -101,14 +107,53 @@ def bnb44_part(seconds: float) -> dict:
     flint.ctx.prec = SEARCH_BITS
     obj = ball_objective(s, 4)
     fn = family_pair(obj, fam)
-    # the search of the cells (conjecture.etf_family_bound.certify_family_lower), breadth-first to measure growth
-    res = box_search(fn, list(fam.boxes), T, keep=fam.keep, max_boxes=10**7, max_seconds=seconds, order="breadth",
+    res = box_search(fn, list(fam.boxes), T, keep=fam.keep, max_boxes=10**7, max_seconds=seconds,
                      domain_volume=fam.domain_volume)
-    out = {"threshold": str(T), "numeric_min": fm.value, "counterexample": V, "search": res.as_dict()}
-    print(f"\n(4, 4) SO(4) branch-and-bound, breadth-first, {seconds:.0f} s: {res.boxes} boxes, per depth "
-          f"{list(res.per_depth)}, covered {100 * res.covered_fraction:.4g}% of the chart, "
-          f"{1000 * res.seconds / max(res.boxes, 1):.1f} ms per box; projected {res.projected_seconds():.3g} s")
-    return out
+    ms = 1000 * res.seconds / max(res.boxes, 1)
+    print(f"\n(4, 4) SO(4) branch-and-bound, depth-first, {seconds:.0f} s: {res.boxes} boxes ({ms:.1f} ms each), "
+          f"per depth {list(res.per_depth)}, covered {100 * res.covered_fraction:.3g}% of the chart")
+    rng = np.random.default_rng(1)
+    lo = [float(x) for x in fam.boxes[0][0]]
+    hi = [float(x) for x in fam.boxes[0][1]]
+    Tq = arb(fmpq(T.numerator, T.denominator))
+    levels = []
+    for k in range(0, 7):
+        n = 2**k
+        closed = tried = 0
+        t0 = time.perf_counter()
+        while tried < (1 if k == 0 else samples):
+            idx = rng.integers(0, n, size=6)
+            blo = tuple(Fraction(lo[i]) + Fraction(int(idx[i])) * (Fraction(hi[i]) - Fraction(lo[i])) / n for i in range(6))
+            bhi = tuple(Fraction(lo[i]) + Fraction(int(idx[i]) + 1) * (Fraction(hi[i]) - Fraction(lo[i])) / n
+                        for i in range(6))
+            if not fam.keep((blo, bhi)):
+                continue
+            tried += 1
+            cen = [(a + b) / 2 for a, b in zip(blo, bhi)]
+            half = [arb(fmpq(((b - a) / 2).numerator, ((b - a) / 2).denominator)) for a, b in zip(blo, bhi)]
+            pair = fn(Pair.variables([arb(fmpq(x.numerator, x.denominator)) for x in cen],
+                                     [arb(0).union(h).union(-h) for h in half]))
+            best = max((v for v in lower_bounds(pair, half).values() if v.is_finite()),
+                       key=lambda v: float(v.mid()), default=None)
+            closed += int(best is not None and best > Tq)
+        box_volume = np.prod([(b - a) / n for a, b in zip(lo, hi)])
+        levels.append({"level": k, "closed_fraction": closed / tried, "samples": tried,
+                       "grid_boxes_in_domain": fam.domain_volume / box_volume,
+                       "ms_per_box": 1000 * (time.perf_counter() - t0) / tried})
+        print(f"  level {k} (side / {n}): {closed}/{tried} random grid boxes closed, "
+              f"{levels[-1]['grid_boxes_in_domain']:.3g} grid boxes in the domain")
+    total, prev_open = 0.0, 1.0
+    for lv in levels:
+        total += lv["grid_boxes_in_domain"] * prev_open
+        prev_open = 1 - lv["closed_fraction"]
+    tail = prev_open  # open after the last level: at least this fraction needs finer boxes (not counted)
+    projected = total * ms / 1000
+    print(f"  projected: >= {total:.3g} boxes, >= {projected:.3g} s at {ms:.1f} ms per box "
+          f"({100 * tail:.3g}% of the finest boxes still open)")
+    flint.ctx.prec = 53
+    return {"threshold": str(T), "numeric_min": fm.value, "counterexample": V, "depth_first": res.as_dict(),
+            "levels": levels, "projected_boxes_at_least": total, "projected_seconds_at_least": projected,
+            "open_after_last_level": tail}
 
 
 def map_part(out_dir: Path) -> dict:

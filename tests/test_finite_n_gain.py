@@ -399,7 +399,7 @@ def test_cli_json_is_strict_and_complete(capsys):
     doc = json.loads(out, parse_constant=refuse)
     assert (doc["d"], doc["M"], doc["N"], doc["seed"]) == (6, 3, 300, 0)
     names = [t["name"] for t in doc["terms"]]
-    assert names[0] == "leading, degree 2, GOE limit" and len(names) == 6
+    assert names[0] == "leading, degree 2, GOE limit" and len(names) == 7
     total = doc["terms"][1]["value"] + doc["terms"][0]["value"] + sum(t["value"] for t in doc["terms"][2:])
     assert math.isclose(doc["predicted_mean_gain"], total, rel_tol=1e-12)
     assert doc["predicted_mean_gain_se"] > 0 and doc["leading_constant_A_se"] > 0

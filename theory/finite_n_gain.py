@@ -14,11 +14,12 @@ The gain is G_N = Ltilde_N* - min_theta L_N >= 0, Ltilde_N* = T_N - abar_N^2 c_d
       large d (semicircle edge): A ~ 4 a_2 beta0 M sqrt(E[alpha^2] / (d + 2)) -> 4 mu_2^2 mu_0^2 abar M sqrt(E alpha^2 / d) / lambda.
 
 * O(1/N) (steps 4-6), evaluated here: the finite-N law of S_N (its top-k mean at the actual N, Monte Carlo over
-  targets), and the second-order gain Y = Y_beta + Y_def of theory.second_order_gain at the selected frame, split
-  into the degree-2 part (Haar average over the frame's orientation inside the span) and the rest (Monte Carlo over
-  a target neuron's direction).  Not evaluated: the choice of the orientation inside the span by the degree >= 4
-  harmonics and the rest (a max over O(M-1); measured in benchmarks/bench_finite_n_gain.py, about +0.5% at
-  d = 16, N = 1000, M = 5), and terms O(N^-3/2).
+  targets), and the second-order gain Y = Y_beta + Y_def of theory.second_order_gain at the selected frame: in the
+  Gaussian limit split into the degree-2 part (Haar average over the frame's orientation inside the span) and the
+  rest (Monte Carlo over a target neuron's direction), and on simulated targets' own fields, whose difference from
+  the limit (the field's correlation with S_N's top eigenspace at finite N, O(N^-3/2)) is reported as a term.
+  Not evaluated: the choice of the orientation inside the span by the degree >= 4 harmonics and the second-order
+  terms (a max over O(M-1); measured in benchmarks/bench_finite_n_gain.py, +0.4% at most), and O(N^-3/2) beyond.
 
 Versions: G_N uses abar_N; with the population abar, G_N^pop = T_N - abar^2 c_d^2 q_M - min L_N = G_N +
 (abar_N^2 - abar^2) c_d^2 q_M, so E[G_N^pop] = E[G_N] + c_d^2 q_M Var(alpha) / N exactly, while its spread carries the
@@ -155,7 +156,8 @@ class FiniteNGain:
     E[min L_N - Ltilde*] = (E[alpha^2] kappa(1) - abar^2 c_d)/N - population_shift - E[G_N] against the population
     mean-field minimum Ltilde* = abar^2 c_d (1 - c_d q_M); ``deformation_rms`` the predicted root mean square of the
     minimiser's distance from the nearest rigid ETF (Frobenius, unit rows) and ``gram_rms`` of ||G - G_ETF||_F, both
-    to leading order (N^-1/2).
+    from the Newton step delta = -H^+ g on the simulated targets (N^-1/2 to leading order). ``total`` and its
+    standard error come from the per-target sum of the degree-2 term and Y over the simulated targets.
     """
 
     setup: GainSetup
@@ -171,8 +173,8 @@ class FiniteNGain:
     samples: dict
     seed: int
     not_included: str = ("the selection of the ETF's orientation inside the top eigenspace by the degree >= 4 harmonics "
-                         "and the second-order terms (a maximum over O(M-1); measured about +0.5% at d = 16, N = 1000, "
-                         "M = 5), and O(N^-3/2)")
+                         "and the second-order terms (a maximum over O(M-1); measured +0.4% at most, benchmarks/"
+                         "bench_finite_n_gain.py), and the O(N^-3/2) terms of the expansion itself")
     source: str = "theory.finite_n_gain; derivation in docs/finite_n_gain.md"
 
     @property
@@ -219,24 +221,75 @@ class FiniteNGain:
         return "\n".join(lines)
 
 
-def sample_span_blocks(setup: GainSetup, N: int, samples: int, rng: np.random.Generator) -> dict:
-    """Draw ``samples`` targets of width N from the setup's law; per draw the top-k eigenvalues of S_N and abar_N."""
+def sample_targets(setup: GainSetup, model: SecondOrderModel, N: int, samples: int, rng: np.random.Generator) -> dict:
+    """Draw ``samples`` targets of width N from the setup's law. Per draw: the top-k eigenvalues of S_N, abar_N, and
+    the second-order model evaluated on the draw's own field at the ETF spanning S_N's top eigenspace (orientation in
+    it Haar-random): Y_beta, Y_def, ||delta||^2, ||dG||^2 (shape (4, samples))."""
     from theory.activations import get_activation
 
     law = get_law(setup.law)
     n = get_activation(setup.activation).degree
-    top = np.empty((samples, setup.k))
+    k = setup.k
+    top = np.empty((samples, k))
     abar_n = np.empty(samples)
+    second = np.empty((4, samples))
+    qs = haar_orientations(k, samples, rng)
     for r in range(samples):
         a, W = law.sample(N, setup.d, rng)
         norms = np.linalg.norm(W, axis=1)
         alpha = a * norms**n
         units = W / norms[:, None]
         abar_n[r] = alpha.mean()
-        S = (units.T * alpha) @ units / N
-        S[np.diag_indices(setup.d)] -= abar_n[r] / setup.d
-        top[r] = np.linalg.eigvalsh(S)[::-1][: setup.k]
-    return {"top": top, "abar_n": abar_n}
+        evals, evecs = np.linalg.eigh(spectral_matrix(alpha, units))
+        evals, evecs = evals[::-1], evecs[:, ::-1]
+        top[r] = evals[:k]
+        O = np.hstack([evecs[:, :k] @ qs[r], evecs[:, k:]])
+        z, gz = data_fields(alpha, units @ O, model)
+        yb, yd = model.gains(z, gz)
+        delta = model.deformation(z, gz)
+        second[:, r] = yb, yd, np.sum(delta**2), np.sum(model.gram_change(delta) ** 2)
+    return {"top": top, "abar_n": abar_n, "second": second}
+
+
+def orientation_selection(setup: GainSetup, model: SecondOrderModel, N: int, samples: int,
+                          rng: np.random.Generator, *, starts: int = 3) -> np.ndarray:
+    """Per simulated target: max over the ETF's orientation Q inside S_N's top eigenspace of the first + second-order
+    gain (every harmonic degree, the target's own field), minus its value at a Haar-random Q. The first-order
+    degree-2 term does not depend on Q, so the degree >= 4 harmonics and the second-order terms make this choice.
+    Nelder-Mead over the k(k-1)/2 angles of Q = expm(A), from ``starts`` random starts (a local search: a lower
+    bound on the selection gain)."""
+    from scipy.linalg import expm
+    from scipy.optimize import minimize
+
+    from theory.activations import get_activation
+
+    law = get_law(setup.law)
+    n = get_activation(setup.activation).degree
+    k = setup.k
+    iu = np.triu_indices(k, 1)
+    out = np.empty(samples)
+    for r in range(samples):
+        a, W = law.sample(N, setup.d, rng)
+        norms = np.linalg.norm(W, axis=1)
+        alpha = a * norms**n
+        units = W / norms[:, None]
+        evals, evecs = np.linalg.eigh(spectral_matrix(alpha, units))
+        evecs = evecs[:, ::-1]
+        beta_n = float(np.mean(alpha)) * setup.c_d / setup.lam
+
+        def gain(x: np.ndarray) -> float:
+            A = np.zeros((k, k))
+            A[iu] = x
+            O = np.hstack([evecs[:, :k] @ expm(A - A.T), evecs[:, k:]])
+            z, gz = data_fields(alpha, units @ O, model)
+            return 2 * beta_n * float(np.sum(z)) + float(sum(model.gains(z, gz)))
+
+        x0 = rng.standard_normal((starts, iu[0].size)) * np.pi
+        best = max(-minimize(lambda x: -gain(x), x, method="Nelder-Mead",
+                             options={"xatol": 1e-4, "fatol": 1e-12 * abs(gain(x)), "maxiter": 2000}).fun
+                   for x in x0)
+        out[r] = best - gain(rng.standard_normal(iu[0].size) * np.pi)
+    return out
 
 
 def _mean_se(x: np.ndarray) -> tuple[float, float]:
@@ -256,12 +309,13 @@ def default_goe_samples(d: int) -> int:
 
 def finite_n_gain(activation="relu", d: int = 16, M: int = 5, N: int = 1000, *, law="gaussian", seed: int = 0,
                   goe_samples: int | None = None, target_samples: int | None = None,
-                  sphere_samples: int = SPHERE_SAMPLES) -> FiniteNGain:
+                  sphere_samples: int = SPHERE_SAMPLES, selection_samples: int = 0) -> FiniteNGain:
     """Predicted E[G_N] with its components (module docstring), for a_i = 1 and w_i with i.i.d. entries of ``law``.
 
     ``target_samples`` defaults to TARGET_SAMPLES, cut to TARGET_FLOP_BUDGET / (N d (d + 2)) (at least
     MIN_TARGET_SAMPLES), ``goe_samples`` to ``default_goe_samples(d)``; every Monte Carlo draws from a child of
-    numpy's SeedSequence(seed).
+    numpy's SeedSequence(seed). ``selection_samples`` > 0 adds the orientation-selection term
+    (``orientation_selection``, ~0.5 s a target: off by default).
 
     Examples
     --------
@@ -273,13 +327,13 @@ def finite_n_gain(activation="relu", d: int = 16, M: int = 5, N: int = 1000, *, 
     if isinstance(d, int) and not isinstance(d, bool) and d > MAX_D:
         raise InputError("d", f"the Monte Carlo over targets is bounded to d <= {MAX_D}", got=d)
     setup, model = _setup(activation, d, M, law)
-    seeds = np.random.SeedSequence(seed).spawn(3)
+    seeds = np.random.SeedSequence(seed).spawn(4)
     goe_samples = default_goe_samples(d) if goe_samples is None else goe_samples
     lead = leading_constant(activation, d, M, law=law, samples=goe_samples, seed=int(seeds[0].generate_state(1)[0]))
     if target_samples is None:
         target_samples = int(max(MIN_TARGET_SAMPLES, min(TARGET_SAMPLES, TARGET_FLOP_BUDGET / (N * d * (d + 2)))))
-    blocks = sample_span_blocks(setup, N, target_samples, np.random.default_rng(seeds[1]))
-    top, abar_n = blocks["top"], blocks["abar_n"]
+    blocks = sample_targets(setup, model, N, target_samples, np.random.default_rng(seeds[1]))
+    top, abar_n, second = blocks["top"], blocks["abar_n"], blocks["second"]
     tsum = top.sum(axis=1)
     degree_two = setup.degree_two_factor * abar_n * setup.c_d / setup.lam * tsum
     deg2_mean, deg2_se = _mean_se(degree_two)
@@ -304,15 +358,31 @@ def finite_n_gain(activation="relu", d: int = 16, M: int = 5, N: int = 1000, *, 
         GainTerm("deformation, other degrees", ydr, ydr_se, "N^-1",
                  f"(E alpha^2/N) E_w[(1/2) g_r^T H^+ g_r] over {sphere_samples} directions (degree-1 tilt included)"),
     )
-    total = deg2_mean + sum(t.value for t in terms[2:])
-    total_se = math.sqrt(deg2_se**2 + sum(t.se**2 for t in terms[2:]))
+    # The same second-order model on the simulated targets' own fields: equal to the four terms above in the
+    # Gaussian limit; the difference is the finite-N correlation of the field with the selected span (O(N^-3/2)).
+    y_target = second[0] + second[1]
+    limit = yb2 + yd2 + ybr + ydr
+    y_mean, y_se = _mean_se(y_target)
+    terms += (GainTerm("finite-N correlation of the field with S_N's top eigenspace", y_mean - limit,
+                       math.sqrt(y_se**2 + yb2_se**2 + yd2_se**2 + ybr_se**2 + ydr_se**2), "N^-3/2",
+                       f"E[Y_beta + Y_def] of the second-order model on {target_samples} simulated targets' own fields "
+                       "(span on S_N's top eigenspace, Haar orientation), minus the four Gaussian-limit terms above"),)
+    total, total_se = _mean_se(degree_two + y_target)
+    not_included = FiniteNGain.not_included
+    if selection_samples:
+        sel = orientation_selection(setup, model, N, selection_samples, np.random.default_rng(seeds[3]))
+        sel_mean, sel_se = _mean_se(sel)
+        terms += (GainTerm("orientation inside the span (selection)", sel_mean, sel_se, "N^-1",
+                           f"E[max over Q - Haar Q] of first + second order on {selection_samples} simulated targets "
+                           "(Nelder-Mead, 3 starts)"),)
+        total, total_se = total + sel_mean, math.hypot(total_se, sel_se)
+        not_included = "the O(N^-3/2) terms of the expansion itself"
     bias = (setup.alpha_sq * model.kappa_one - setup.abar**2 * setup.c_d) / N
     shift = setup.c_d**2 * setup.q * (setup.alpha_sq - setup.abar**2) / N
-    dist2 = factor * float(np.mean(rest[2])) + float(np.mean(haar[2]))
-    gram2 = factor * float(np.mean(rest[3])) + float(np.mean(haar[3]))
+    dist2, gram2 = float(np.mean(second[2])), float(np.mean(second[3]))
     return FiniteNGain(setup, N, lead, terms, total, total_se, shift, bias - shift - total, math.sqrt(dist2),
-                       math.sqrt(gram2), {"goe": lead.goe.samples, "targets": target_samples, "sphere": sphere_samples},
-                       seed)
+                       math.sqrt(gram2), {"goe": lead.goe.samples, "targets": target_samples, "sphere": sphere_samples,
+                                          "selection": selection_samples}, seed, not_included)
 
 
 @dataclass(frozen=True)
