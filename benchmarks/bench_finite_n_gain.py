@@ -1,6 +1,6 @@
 """Predicted E[G_N] against the measured mean gain of the finite-N minimum (issue 12; not part of the test suite).
 
-    python benchmarks/bench_finite_n_gain.py [--draws 30,20,12,30] [--cheap 400] [--selection 30] [--starts 2] [--seed 12] [--json out.json]
+    python benchmarks/bench_finite_n_gain.py [--draws 30,20,12,30] [--cheap 1000] [--selection 12] [--starts 2] [--seed 12] [--json out.json]
 
 Target: a_i = 1, w_i ~ N(0, I/d), ReLU. For each (d, N, M) of the issue -- (16, 1000, 5), (32, 1000, 5),
 (16, 4000, 5), (16, 1000, 3) -- R target draws, each with
@@ -184,9 +184,9 @@ def main() -> None:
     ap.add_argument("--draws", default="30,20,12,30", help="draws per case, in the order of CASES")
     ap.add_argument("--starts", type=int, default=2)
     ap.add_argument("--seed", type=int, default=12)
-    ap.add_argument("--cheap", type=int, default=400, help="draws with the per-draw predictors only, per case")
-    ap.add_argument("--selection", type=int, default=30,
-                    help="simulated targets for the prediction's orientation-selection term (~2 s each)")
+    ap.add_argument("--cheap", type=int, default=1000, help="draws with the per-draw predictors only, per case")
+    ap.add_argument("--selection", type=int, default=12,
+                    help="simulated targets for the prediction's orientation-selection term (~2-8 s each)")
     ap.add_argument("--json", default=None, help="also write the results to this file")
     args = ap.parse_args()
     draws = [int(x) for x in args.draws.split(",")]

@@ -350,7 +350,11 @@ def reasons(v_signed, why_signed: str, v_nn, why_nn: str, r3: dict, etf: dict) -
     proven = r3.get("proven") or {}
     ref = r3.get("refutation")
     at_max = proven.get("etf_at_maximisers") or {}
-    desc = "ETF with every row at a maximiser of b" if at_max.get("exists") else _orientation_text(etf)
+    if at_max.get("exists"):
+        where = (proven.get("b_maximum") or {}).get("maximiser", "a maximiser")
+        desc = f"ETF with every row at a maximiser of b: signed permutations of the {where}"
+    else:
+        desc = _orientation_text(etf)
     out = []
     for v, why, label in ((v_signed, why_signed, "signed"), (v_nn, why_nn, "nonneg")):
         name = v.value
