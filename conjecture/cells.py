@@ -30,6 +30,7 @@ from flint import arb, fmpq
 from conjecture import frames as fr
 from conjecture.certify import ltilde_arb
 from conjecture.cost import ReducedCost
+from conjecture.elliptope.stored import stored_proof
 from conjecture.etf_reference import best_etf_orientation, etf_reference, exact_etf_rows
 from conjecture.hessian import hessian_mp, spectrum
 from conjecture.interval import compile_arb, interval_kernel, working_bits
@@ -277,8 +278,10 @@ def evaluate_cell(params: dict, seed: int) -> dict:
     Examples
     --------
     >>> out = evaluate_cell({"M": 3, "d": 2, "starts": 4, "polish_dps": 0, "sdp": False}, 0)
-    >>> out["verdict_nonneg"], out["verdict_signed"]
-    ('PROVEN', 'SUPPORTED')
+    >>> out["verdict_nonneg"], out["verdict_signed"]   # signed: the elliptope certificate (docs/signed_beta.md)
+    ('PROVEN', 'PROVEN')
+    >>> evaluate_cell({"M": 4, "d": 3, "starts": 4, "polish_dps": 0, "sdp": False}, 0)["verdict_signed"]
+    'SUPPORTED'
     >>> evaluate_cell({"M": 2, "d": 1, "starts": 4, "polish_dps": 0}, 0)["verdict_signed"]  # F_ETF = 0 <= Ltilde
     'PROVEN'
     """
@@ -429,6 +432,13 @@ def evaluate_cell(params: dict, seed: int) -> dict:
                 signed_cert = 0.0
                 cert_gap = 0.0
                 out["zero_loss_certificate"] = "F_ETF = 0 exactly (closed form) and Ltilde = E (f - g)^2 >= 0"
+    # ---- signed beta proved on the whole elliptope (regime I: b = abar c_d 1), by a shipped, re-checked certificate
+    if signed_cert is None and etf_exists and p.regime == "I":
+        proof = stored_proof(p.M, act.name)
+        if proof is not None:
+            out["elliptope_certificate"] = proof.summary()
+            if proof.check.ok:
+                signed_cert = 0.0
     # ---- verdicts
     v_signed, why_signed = decide(etf_exists=etf_exists, certified_gap_rel=signed_cert, search_gap_rel=signed_gap, refutation_certified=refuted)
     refuted_nn = bool(out.get("refutation_nonneg", {}).get("certified", False))
@@ -440,6 +450,8 @@ def evaluate_cell(params: dict, seed: int) -> dict:
     v_nn, why_nn = decide(etf_exists=etf_exists, certified_gap_rel=cert_gap, search_gap_rel=nonneg_search_gap, refutation_certified=refuted_nn)
     if "zero_loss_certificate" in out:
         why_signed = why_nn = out["zero_loss_certificate"]
+    elif (out.get("elliptope_certificate") or {}).get("checked") and v_signed.value == "PROVEN":
+        why_signed = stored_proof(p.M, act.name).reason()
     if r3 is not None:
         why_signed, why_nn = r3v.reasons(v_signed, why_signed, v_nn, why_nn, r3, out["etf"])
         out["regime3"] = r3

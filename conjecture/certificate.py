@@ -774,6 +774,8 @@ def _check_claim(res: dict, column: str, stated: str, act: _Act, M: int, d: int,
         except _Bad as err:
             notes.append(f"zero loss: {err}")
     if column == "signed":
+        if "elliptope_certificate" in res:
+            return _elliptope(res["elliptope_certificate"], act, M, d, regime)
         if notes:
             return "failed", "; ".join(notes)
         raise _Bad("no certificate for signed beta in the report (the SDP bounds are not certificates)")
@@ -795,6 +797,31 @@ def _check_claim(res: dict, column: str, stated: str, act: _Act, M: int, d: int,
             return "confirmed", detail
         notes.append(detail)
     return "failed", "; ".join(notes)
+
+
+def _elliptope(ref: Any, act, M: int, d: int, regime: str) -> tuple[str, str]:
+    """PROVEN (signed) from an elliptope certificate: the cited file, its sha256 and its independent check."""
+    from conjecture.elliptope.checker import check_file
+
+    if not isinstance(ref, dict) or not isinstance(ref.get("file"), str) or not isinstance(ref.get("sha256"), str):
+        raise _Bad("elliptope_certificate: expected the file and sha256 of the certificate")
+    if regime != "I" or d < M - 1:
+        return "failed", "an elliptope certificate proves regime I cells with d >= M - 1 only"
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    path = os.path.normpath(os.path.join(root, ref["file"][:200]))
+    if not path.startswith(os.path.join(root, "conjecture", "elliptope", "data") + os.sep) or not os.path.isfile(path):
+        return "failed", f"elliptope certificate {ref['file'][:80]!r} is not a file shipped in conjecture/elliptope/data"
+    result = check_file(path)
+    if result.sha256 != ref["sha256"]:
+        return "failed", f"{ref['file']}: sha256 {result.sha256[:16]}... differs from the cited {ref['sha256'][:16]}..."
+    with open(path, encoding="utf-8") as fh:
+        head = json.load(fh)
+    if head.get("M") != M or head.get("activation") != act.name:
+        return "failed", f"{ref['file']} is for M = {head.get('M')}, {head.get('activation')}, not M = {M}, {act.name}"
+    if not result.ok:
+        return "failed", f"{ref['file']}: {result.failure}"
+    return "confirmed", (f"{ref['file']} (sha256 {result.sha256[:16]}...): {result.boxes} boxes re-verified in "
+                         f"{result.wall_s:.2f} s; q(G) <= q_ETF on E_{M}, so min over (beta, V) of Ltilde = F_ETF")
 
 
 def _cell_claims(cell: Any, index: int) -> list[ClaimCheck]:

@@ -86,6 +86,9 @@ def certificate_text(c: dict) -> str:
     if c.get("verdict_nonneg") == "PROVEN" and gap is not None and "zero_loss_certificate" not in c and "regime3" not in c:
         valid = [k for k, b in (c.get("bounds_nonneg") or {}).items() if b.get("valid")]
         parts.append(f"{', '.join(valid) or 'bound'}: gap {max(gap, 0.0):.1e} <= {PROOF_RTOL:g} (interval)")
+    ell = c.get("elliptope_certificate") or {}
+    if c.get("verdict_signed") == "PROVEN" and ell.get("checked"):
+        parts.append(f"signed: elliptope certificate {ell['file'].rsplit('/', 1)[-1]} ({ell['boxes']} boxes)")
     r3 = c.get("regime3") or {}
     proven = r3.get("proven") or {}
     if (proven.get("b_maximum") or {}).get("certified"):
@@ -201,13 +204,32 @@ def _sdp_table(cells: Sequence[dict]) -> Table | None:
                  "k >= 1 gives A_k ~ 0 (the relaxation carries no information).")
 
 
+def _elliptope_table(cells: Sequence[dict]) -> Table | None:
+    seen = {}
+    for c in cells:
+        e = c.get("elliptope_certificate")
+        if e:
+            seen.setdefault((e["file"], e["sha256"]), (e, []))[1].append(f"d={c['params']['d']}")
+    if not seen:
+        return None
+    rows = []
+    for (file, sha), (e, ds) in sorted(seen.items()):
+        claims = ", ".join(f"{k} {v}" for k, v in sorted(e["by_claim"].items()))
+        rows.append((file, sha, "checked" if e["checked"] else f"REJECTED: {e.get('failure')}", str(e["boxes"]), claims,
+                     f"{e['check_seconds']:.2f}", ", ".join(ds)))
+    return Table("Signed beta: elliptope certificates (q(G) <= q_ETF on all of E_M, equality only at the ETF)",
+                 ("file", "sha256", "independent check", "boxes", "boxes by claim", "check s", "cells"), tuple(rows),
+                 "One certificate covers every d >= M - 1: G_ETF has rank M - 1, so the rank constraint is dropped. "
+                 "Re-check with: twolayer certificate check FILE (docs/signed_beta.md).")
+
+
 def conjecture_content(records: Sequence[CellRecord]) -> KindContent:
     """The report content of ``conjecture-cell`` records."""
     recs = sorted(records, key=lambda r: (r.result["params"]["M"], r.result["params"]["d"]))
     cells = [r.result for r in recs]
     ids = {id(r.result): r.cell_id for r in recs}
     tables = [_main_table(cells, ids)]
-    tables += [t for t in (_no_etf_table(cells), _sdp_table(cells)) if t is not None]
+    tables += [t for t in (_no_etf_table(cells), _elliptope_table(cells), _sdp_table(cells)) if t is not None]
     regimes = sorted({c["params"]["regime"] for c in cells})
     acts = sorted({c["params"]["activation"] for c in cells})
     para = (f"Regime {', '.join(regimes)}, activation {', '.join(acts)}. Two verdicts per cell: output weights "

@@ -7,7 +7,6 @@ checked as written (all confirmed) and after tampering with a copy (the tampered
 from __future__ import annotations
 
 import argparse
-import ast
 import doctest
 import json
 import sys
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from conjecture import certificate
+from tests.import_scan import imported_modules
 from conjecture.certificate import CertificateCheck, ClaimCheck, check
 from theory.errors import InputError
 
@@ -62,7 +62,8 @@ def test_reports_all_confirmed(reports):
     assert relu.all_confirmed and relu.failed == 0 and relu.not_checkable == 0
     claims = {(e.M, e.d, e.column): e.stated for e in relu.entries}
     assert claims == {(2, 1, "beta>=0"): "PROVEN", (2, 1, "signed"): "PROVEN", (2, 2, "beta>=0"): "PROVEN",
-                      (3, 2, "beta>=0"): "PROVEN"}
+                      (3, 2, "beta>=0"): "PROVEN", (3, 2, "signed"): "PROVEN"}
+    assert "relu_M3.json" in _entry(relu, 3, 2, "signed").detail and "675 boxes re-verified" in _entry(relu, 3, 2, "signed").detail
     assert "F_ETF = c_d (1 - c_d M/lambda) = 0 exactly" in _entry(relu, 2, 1, "signed").detail
     assert "tangent" in _entry(relu, 3, 2, "beta>=0").detail
     step = check(reports["step"].parent)  # the run folder is accepted too
@@ -92,7 +93,21 @@ def test_tampered_coefficient_fails(reports, tmp_path):
     res = check(_tampered(reports["relu"], tmp_path / "report.json", 3, 2, edit))
     bad = _entry(res, 3, 2, "beta>=0")
     assert bad.status == "failed" and "not proved" in bad.detail
-    assert res.failed == 1 and res.confirmed == 3 and not res.all_confirmed
+    assert res.failed == 1 and res.confirmed == 4 and not res.all_confirmed
+
+
+@pytest.mark.parametrize("field,value,needle", [
+    ("sha256", "0" * 64, "differs from the cited"),
+    ("file", "conjecture/elliptope/../certificate.py", "is not a file shipped"),
+    ("file", "/etc/passwd", "is not a file shipped"),
+])
+def test_tampered_elliptope_reference_fails(reports, tmp_path, field, value, needle):
+    def edit(res):
+        res["elliptope_certificate"][field] = value
+
+    res = check(_tampered(reports["relu"], tmp_path / "report.json", 3, 2, edit))
+    bad = _entry(res, 3, 2, "signed")
+    assert bad.status == "failed" and needle in bad.detail
 
 
 def test_tampered_delta_fails(reports, tmp_path):
@@ -161,23 +176,15 @@ def test_not_a_report_is_input_error(tmp_path, content):
 
 def test_checker_shares_no_code_with_the_producer():
     for name in ("certificate.py", "certificate_cli.py"):
-        tree = ast.parse((ROOT / "conjecture" / name).read_text())
-        imported = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                imported |= {a.name for a in node.names}
-            elif isinstance(node, ast.ImportFrom):
-                imported.add(node.module)
-                imported |= {f"{node.module}.{a.name}" for a in node.names}
-            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-                assert node.func.id not in ("eval", "exec", "__import__", "compile"), node.func.id
+        imported = imported_modules(ROOT / "conjecture" / name)
         assert not imported & PRODUCER_MODULES, imported & PRODUCER_MODULES
         assert not any(m.split(".")[0] in ("flint", "importlib", "numerics", "sympy") for m in imported), imported
         if name == "certificate.py":  # the checker itself: stdlib, mpmath and theory's input limits only
             extern = {m for m in imported if m.split(".")[0] not in sys.stdlib_module_names and m != "__future__"
                       and not m.startswith("__future__.")}
             assert extern <= {"mpmath", "mpmath.iv", "theory.errors", "theory.errors.InputError", "theory.limits",
-                              "theory.limits.read_bounded_json"}, extern
+                              "theory.limits.read_bounded_json", "conjecture.elliptope.checker",
+                              "conjecture.elliptope.checker.check_file"}, extern
 
 
 def test_cli_register_and_exit_codes(reports, tmp_path, capsys):

@@ -10,9 +10,11 @@ from theory.errors import InputError
 FAST = {"starts": 8, "max_iter": 200, "sdp": False}
 
 
-def test_relu_cell_proven_and_supported_with_30_digits():
+def test_relu_cell_proven_both_ways_with_30_digits():
     out = evaluate_cell({"M": 3, "d": 2, "starts": 8, "sdp": True}, 0)
-    assert out["verdict_nonneg"] == "PROVEN" and out["verdict_signed"] == "SUPPORTED"
+    # signed beta: PROVEN by the shipped elliptope certificate (issue 11), cited by file name and sha256
+    assert out["verdict_nonneg"] == "PROVEN" and out["verdict_signed"] == "PROVEN"
+    assert "relu_M3.json" in out["reason_signed"] and out["elliptope_certificate"]["checked"]
     assert out["polish"]["digits_vs_closed_form"] >= 30
     assert out["polish"]["ones_Kinv_ones"].startswith("4.926126323245372539")
     assert out["etf"]["digits_agree"] >= 30  # closed form vs exact ETF in mpmath

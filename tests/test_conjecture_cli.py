@@ -25,10 +25,13 @@ def test_small_run_writes_reports(tmp_path, capsys):
     data = json.loads((run / "report.json").read_text())
     assert [c["result"]["verdict_nonneg"] for c in data["cells"]] == ["PROVEN", "PROVEN"]
     assert data["run_provenance"]["seeds"] == [0] and all("seed" in c for c in data["cells"])
-    assert data["shown"] == {"conjecture-cell: β ≥ 0": {"PROVEN": 2}, "conjecture-cell: signed β": {"SUPPORTED": 2}}
+    # signed beta: M = 3 is PROVEN by the elliptope certificate, M = 2, d = 2 stays SUPPORTED
+    assert data["shown"] == {"conjecture-cell: β ≥ 0": {"PROVEN": 2},
+                             "conjecture-cell: signed β": {"PROVEN": 1, "SUPPORTED": 1}}
     assert "PROVEN" in out
     cite = (run / "CITATION.txt").read_text(encoding="utf-8")
-    assert "β ≥ 0: 2 PROVEN" in cite and "signed β: 2 SUPPORTED" in cite
+    assert "β ≥ 0: 2 PROVEN" in cite and "signed β: 1 PROVEN, 1 SUPPORTED" in cite
+    assert "certified (1): M=3 d=2 PROVEN" in cite
     assert "certified (2): M=2 d=2 PROVEN, M=3 d=2 PROVEN" in cite
 
 
