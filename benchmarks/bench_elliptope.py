@@ -5,6 +5,11 @@
 Prints (and writes as strict JSON under --out): the prover's wall time (median of --repeats), boxes per second,
 leaves by claim and by depth, the checker's wall time on the shipped certificate, and the top functions of a
 cProfile of one prover run (cumulative time). One core; about 15 s in all.
+
+``--m4-seconds S`` adds the M = 4 probe (docs/signed_beta.md, "M = 4 and M = 5"): breadth-first bisection of
+[-1, 1]^6 without symmetry, discarding boxes by a not_psd witness or by a mean-value bound of det(K - 11^T/u) > 0
+(u = 5.3, 5.303, 5.3033 < q_4 = 5.30332; for u >= q_3 the smaller principal minors are >= 0 by the M = 3 theorem).
+It reports the cube fraction each discards, the depth reached and where the open boxes sit.
 """
 
 from __future__ import annotations
@@ -14,15 +19,108 @@ import cProfile
 import io
 import json
 import pstats
+import itertools
 import statistics
 import time
 from pathlib import Path
+
+import flint
+import numpy as np
+from flint import arb, arb_mat, fmpq
+
+PAIRS = list(itertools.combinations(range(4), 2))
+def kap_f(t): return (np.sqrt(1-t*t)+(np.pi-np.arccos(t))*t)/(2*np.pi)
+def p_of_g(g):  # arb p = kappa(1) - kappa(g) from g (arb ball allowed)
+    pi = arb.pi()
+    return arb(1)/2 - ((1 - g*g).sqrt() + (pi - g.acos())*g)/(2*pi)
+def F_and_grad(gs, c):
+    """F = det(cJ - P) and dF/dg_ij (balls) for g balls."""
+    pi = arb.pi()
+    p = [p_of_g(g) for g in gs]
+    A = [[c]*4 for _ in range(4)]
+    for (i,j),pp in zip(PAIRS,p):
+        A[i][j] = c - pp; A[j][i] = c - pp
+    M = arb_mat(A)
+    det = M.det()
+    # adjugate via cofactors
+    grad = []
+    for k,(i,j) in enumerate(PAIRS):
+        rows = [r for r in range(4) if r != i]; cols = [s for s in range(4) if s != j]
+        minor = arb_mat([[A[r][s] for s in cols] for r in rows]).det()
+        cof = (-1)**(i+j) * minor
+        # dF/dp_ij = -2 cof_ij ; dp/dg = -kappa'(g) = -(pi - acos g)/(2 pi)
+        dpdg = -(pi - gs[k].acos())/(2*pi)
+        grad.append(-2*cof*dpdg)
+    return det, grad
+def not_psd(lo, hi):
+    mid = [(float(l)+float(h))/2 for l,h in zip(lo,hi)]
+    G = np.eye(4)
+    for (i,j),m in zip(PAIRS,mid): G[i,j]=G[j,i]=m
+    w,V = np.linalg.eigh(G)
+    if w[0] >= 0: return False
+    x = [fmpq(int(round(v*2**20)),2**20) for v in V[:,0]]
+    tot = sum(xi*xi for xi in x)
+    for (i,j),l,h in zip(PAIRS,lo,hi):
+        pr = 2*x[i]*x[j]; tot += max(pr*l, pr*h)
+    return tot < 0
+def mv_bound(lo, hi, c):
+    mid = [arb((l+h)/2) for l,h in zip(lo,hi)]
+    box = [arb(l).union(arb(h)) for l,h in zip(lo,hi)]
+    F0,_ = F_and_grad(mid, c)
+    _,gr = F_and_grad(box, c)
+    tot = F0
+    for k in range(6):
+        d = arb(hi[k]-lo[k])/2
+        tot -= gr[k].abs_upper()*d
+    return tot
+u4 = 4/(0.5+3*kap_f(-1/3))
+RUNGS = [fmpq(53,10), fmpq(5303,1000), fmpq(53033,10000)]
+def m4_probe(seconds):
+    """Breadth-first over [-1, 1]^6 (no symmetry) with not_psd witnesses and a mean-value bound of det(A_u)."""
+    cs = [arb(1)/2 - 1/arb(u) for u in RUNGS]
+    frontier = [([fmpq(-1)]*6, [fmpq(1)]*6)]
+    vol = {'not_psd':0.0,'bound':0.0}; t0=time.time(); depth=0; boxes=0; per_depth=[]
+    while frontier and time.time()-t0 < seconds:
+        nxt=[]; cert_here=0
+        for lo,hi in frontier:
+            if time.time()-t0 > seconds: nxt.append((lo,hi)); continue
+            boxes+=1; v=float(np.prod([float(h-l) for l,h in zip(lo,hi)]))/2**6
+            if not_psd(lo,hi): vol['not_psd']+=v; cert_here+=1; continue
+            ok=False
+            for c in cs:
+                b = mv_bound(lo,hi,c)
+                if b > 0: ok=True; break
+            if ok: vol['bound']+=v; cert_here+=1; continue
+            w=[h-l for l,h in zip(lo,hi)]; i=w.index(max(w)); m=(lo[i]+hi[i])/2
+            h1=list(hi); h1[i]=m; l2=list(lo); l2[i]=m
+            nxt += [(lo,h1),(l2,hi)]
+        per_depth.append((depth, len(frontier), cert_here, round(time.time()-t0,1), round(vol['not_psd'],4), round(vol['bound'],4)))
+        frontier=nxt; depth+=1
+    wall = time.time() - t0
+    C = np.array([[float((l + h) / 2) for l, h in zip(lo, hi)] for lo, hi in frontier]).reshape(-1, 6)
+    eig = []
+    for c in C:
+        G = np.eye(4)
+        for (i, j), m in zip(PAIRS, c):
+            G[i, j] = G[j, i] = m
+        eig.append(np.linalg.eigvalsh(G)[0])
+    eig = np.array(eig)
+    return {"seconds": round(wall, 1), "boxes": boxes, "boxes_per_second": round(boxes / wall, 1),
+            "cube_fraction_not_psd": round(vol["not_psd"], 4), "cube_fraction_by_bound": round(vol["bound"], 6),
+            "depth_reached": depth, "open_boxes": len(C),
+            "open_near_coincidence_max_g_gt_0.8": int((C.max(axis=1) > 0.8).sum()) if len(C) else 0,
+            "open_within_0.25_of_etf": int((np.abs(C + 1 / 3).max(axis=1) < 0.25).sum()) if len(C) else 0,
+            "open_by_centre_min_eig": {"< -0.1": int((eig < -0.1).sum()), "-0.1..0.05": int(((eig >= -0.1) & (eig <= 0.05)).sum()),
+                                       "> 0.05": int((eig > 0.05).sum())},
+            "per_depth": [dict(zip(("depth", "boxes", "certified", "t_s", "cube_not_psd", "cube_bound"), r)) for r in per_depth]}
+
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--m4-seconds", type=float, default=0.0, help="run the M = 4 probe for this long (0: skip)")
     args = ap.parse_args()
     from conjecture.elliptope.checker import check_file
     from conjecture.elliptope.prover import prove_m3
@@ -49,6 +147,11 @@ def main() -> None:
            "leaves_by_claim": run.counts, "leaves_by_depth": {str(k): v for k, v in sorted(run.depth_counts.items())},
            "unresolved": run.unresolved, "checker_s_median": statistics.median(checks),
            "checker_boxes_per_second": round(result.boxes / statistics.median(checks), 1), "checker_ok": result.ok}
+    if args.m4_seconds > 0:
+        old = flint.ctx.prec
+        flint.ctx.prec = 128
+        out["m4_probe"] = m4_probe(args.m4_seconds)
+        flint.ctx.prec = old
     print(json.dumps(out, indent=1))
     print("\nprover profile (cumulative):")
     print("\n".join(line for line in text.getvalue().splitlines() if line.strip())[:4000])
