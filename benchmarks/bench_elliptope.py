@@ -6,9 +6,9 @@ Prints (and writes as strict JSON under --out): the prover's wall time (median o
 leaves by claim and by depth, the checker's wall time on the shipped certificate, and the top functions of a
 cProfile of one prover run (cumulative time). One core; about 15 s in all.
 
-``--m4-seconds S`` adds the M = 4 probe (docs/signed_beta.md, "M = 4 and M = 5"): breadth-first bisection of
-[-1, 1]^6 without symmetry, discarding boxes by a not_psd witness or by a mean-value bound of det(K - 11^T/u) > 0
-(u = 5.3, 5.303, 5.3033 < q_4 = 5.30332; for u >= q_3 the smaller principal minors are >= 0 by the M = 3 theorem).
+``--m4-seconds S`` (``--m5-seconds S``) adds the M = 4 (M = 5) probe (docs/signed_beta.md, "M = 4 and M = 5"): breadth-first bisection of
+[-1, 1]^6 ([-1, 1]^10) without symmetry, discarding boxes by a not_psd witness or by a mean-value bound of det(K - 11^T/u) > 0
+(u = 5.3, 5.303, 5.3033 < q_4 = 5.30332, or 5.5, 5.514, 5.5149 < q_5; for u >= q_(M-1) the smaller principal minors are >= 0 once M - 1 points are proved; for M = 5 that is not yet so).
 It reports the cube fraction each discards, the depth reached and where the open boxes sit.
 """
 
@@ -28,67 +28,69 @@ import flint
 import numpy as np
 from flint import arb, arb_mat, fmpq
 
-PAIRS = list(itertools.combinations(range(4), 2))
 def kap_f(t): return (np.sqrt(1-t*t)+(np.pi-np.arccos(t))*t)/(2*np.pi)
 def p_of_g(g):  # arb p = kappa(1) - kappa(g) from g (arb ball allowed)
     pi = arb.pi()
     return arb(1)/2 - ((1 - g*g).sqrt() + (pi - g.acos())*g)/(2*pi)
-def F_and_grad(gs, c):
+def F_and_grad(gs, c, M=4):
     """F = det(cJ - P) and dF/dg_ij (balls) for g balls."""
     pi = arb.pi()
+    pairs = list(itertools.combinations(range(M), 2))
     p = [p_of_g(g) for g in gs]
-    A = [[c]*4 for _ in range(4)]
-    for (i,j),pp in zip(PAIRS,p):
+    A = [[c]*M for _ in range(M)]
+    for (i,j),pp in zip(pairs,p):
         A[i][j] = c - pp; A[j][i] = c - pp
-    M = arb_mat(A)
-    det = M.det()
+    det = arb_mat(A).det()
     # adjugate via cofactors
     grad = []
-    for k,(i,j) in enumerate(PAIRS):
-        rows = [r for r in range(4) if r != i]; cols = [s for s in range(4) if s != j]
+    for k,(i,j) in enumerate(pairs):
+        rows = [r for r in range(M) if r != i]; cols = [s for s in range(M) if s != j]
         minor = arb_mat([[A[r][s] for s in cols] for r in rows]).det()
         cof = (-1)**(i+j) * minor
         # dF/dp_ij = -2 cof_ij ; dp/dg = -kappa'(g) = -(pi - acos g)/(2 pi)
         dpdg = -(pi - gs[k].acos())/(2*pi)
         grad.append(-2*cof*dpdg)
     return det, grad
-def not_psd(lo, hi):
+def not_psd(lo, hi, M=4):
+    pairs = list(itertools.combinations(range(M), 2))
     mid = [(float(l)+float(h))/2 for l,h in zip(lo,hi)]
-    G = np.eye(4)
-    for (i,j),m in zip(PAIRS,mid): G[i,j]=G[j,i]=m
+    G = np.eye(M)
+    for (i,j),m in zip(pairs,mid): G[i,j]=G[j,i]=m
     w,V = np.linalg.eigh(G)
     if w[0] >= 0: return False
     x = [fmpq(int(round(v*2**20)),2**20) for v in V[:,0]]
     tot = sum(xi*xi for xi in x)
-    for (i,j),l,h in zip(PAIRS,lo,hi):
+    for (i,j),l,h in zip(pairs,lo,hi):
         pr = 2*x[i]*x[j]; tot += max(pr*l, pr*h)
     return tot < 0
-def mv_bound(lo, hi, c):
+def mv_bound(lo, hi, c, M=4):
     mid = [arb((l+h)/2) for l,h in zip(lo,hi)]
     box = [arb(l).union(arb(h)) for l,h in zip(lo,hi)]
-    F0,_ = F_and_grad(mid, c)
-    _,gr = F_and_grad(box, c)
+    F0,_ = F_and_grad(mid, c, M)
+    _,gr = F_and_grad(box, c, M)
     tot = F0
-    for k in range(6):
+    for k in range(len(lo)):
         d = arb(hi[k]-lo[k])/2
         tot -= gr[k].abs_upper()*d
     return tot
-u4 = 4/(0.5+3*kap_f(-1/3))
-RUNGS = [fmpq(53,10), fmpq(5303,1000), fmpq(53033,10000)]
-def m4_probe(seconds):
-    """Breadth-first over [-1, 1]^6 (no symmetry) with not_psd witnesses and a mean-value bound of det(A_u)."""
-    cs = [arb(1)/2 - 1/arb(u) for u in RUNGS]
-    frontier = [([fmpq(-1)]*6, [fmpq(1)]*6)]
+RUNGS = {4: [fmpq(53, 10), fmpq(5303, 1000), fmpq(53033, 10000)],     # q_4 = 5.3033174
+         5: [fmpq(55, 10), fmpq(5514, 1000), fmpq(55149, 10000)]}      # q_5 = 5.5149912
+def m_probe(seconds, M=4):
+    """Breadth-first over [-1, 1]^(M(M-1)/2) (no symmetry): not_psd witnesses and a mean-value bound of det(A_u)."""
+    n = M * (M - 1) // 2
+    pairs = list(itertools.combinations(range(M), 2))
+    cs = [arb(1)/2 - 1/arb(u) for u in RUNGS[M]]
+    frontier = [([fmpq(-1)]*n, [fmpq(1)]*n)]
     vol = {'not_psd':0.0,'bound':0.0}; t0=time.time(); depth=0; boxes=0; per_depth=[]
     while frontier and time.time()-t0 < seconds:
         nxt=[]; cert_here=0
         for lo,hi in frontier:
             if time.time()-t0 > seconds: nxt.append((lo,hi)); continue
-            boxes+=1; v=float(np.prod([float(h-l) for l,h in zip(lo,hi)]))/2**6
-            if not_psd(lo,hi): vol['not_psd']+=v; cert_here+=1; continue
+            boxes+=1; v=float(np.prod([float(h-l) for l,h in zip(lo,hi)]))/2**n
+            if not_psd(lo,hi,M): vol['not_psd']+=v; cert_here+=1; continue
             ok=False
             for c in cs:
-                b = mv_bound(lo,hi,c)
+                b = mv_bound(lo,hi,c,M)
                 if b > 0: ok=True; break
             if ok: vol['bound']+=v; cert_here+=1; continue
             w=[h-l for l,h in zip(lo,hi)]; i=w.index(max(w)); m=(lo[i]+hi[i])/2
@@ -97,11 +99,11 @@ def m4_probe(seconds):
         per_depth.append((depth, len(frontier), cert_here, round(time.time()-t0,1), round(vol['not_psd'],4), round(vol['bound'],4)))
         frontier=nxt; depth+=1
     wall = time.time() - t0
-    C = np.array([[float((l + h) / 2) for l, h in zip(lo, hi)] for lo, hi in frontier]).reshape(-1, 6)
+    C = np.array([[float((l + h) / 2) for l, h in zip(lo, hi)] for lo, hi in frontier]).reshape(-1, n)
     eig = []
     for c in C:
-        G = np.eye(4)
-        for (i, j), m in zip(PAIRS, c):
+        G = np.eye(M)
+        for (i, j), m in zip(pairs, c):
             G[i, j] = G[j, i] = m
         eig.append(np.linalg.eigvalsh(G)[0])
     eig = np.array(eig)
@@ -109,7 +111,7 @@ def m4_probe(seconds):
             "cube_fraction_not_psd": round(vol["not_psd"], 4), "cube_fraction_by_bound": round(vol["bound"], 6),
             "depth_reached": depth, "open_boxes": len(C),
             "open_near_coincidence_max_g_gt_0.8": int((C.max(axis=1) > 0.8).sum()) if len(C) else 0,
-            "open_within_0.25_of_etf": int((np.abs(C + 1 / 3).max(axis=1) < 0.25).sum()) if len(C) else 0,
+            "open_within_0.25_of_etf": int((np.abs(C + 1 / (M - 1)).max(axis=1) < 0.25).sum()) if len(C) else 0,
             "open_by_centre_min_eig": {"< -0.1": int((eig < -0.1).sum()), "-0.1..0.05": int(((eig >= -0.1) & (eig <= 0.05)).sum()),
                                        "> 0.05": int((eig > 0.05).sum())},
             "per_depth": [dict(zip(("depth", "boxes", "certified", "t_s", "cube_not_psd", "cube_bound"), r)) for r in per_depth]}
@@ -121,6 +123,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default=None)
     ap.add_argument("--m4-seconds", type=float, default=0.0, help="run the M = 4 probe for this long (0: skip)")
+    ap.add_argument("--m5-seconds", type=float, default=0.0, help="run the M = 5 probe for this long (0: skip)")
     args = ap.parse_args()
     from conjecture.elliptope.checker import check_file
     from conjecture.elliptope.prover import prove_m3
@@ -147,11 +150,12 @@ def main() -> None:
            "leaves_by_claim": run.counts, "leaves_by_depth": {str(k): v for k, v in sorted(run.depth_counts.items())},
            "unresolved": run.unresolved, "checker_s_median": statistics.median(checks),
            "checker_boxes_per_second": round(result.boxes / statistics.median(checks), 1), "checker_ok": result.ok}
-    if args.m4_seconds > 0:
-        old = flint.ctx.prec
-        flint.ctx.prec = 128
-        out["m4_probe"] = m4_probe(args.m4_seconds)
-        flint.ctx.prec = old
+    old = flint.ctx.prec
+    flint.ctx.prec = 128
+    for M, seconds in ((4, args.m4_seconds), (5, args.m5_seconds)):
+        if seconds > 0:
+            out[f"m{M}_probe"] = m_probe(seconds, M)
+    flint.ctx.prec = old
     print(json.dumps(out, indent=1))
     print("\nprover profile (cumulative):")
     print("\n".join(line for line in text.getvalue().splitlines() if line.strip())[:4000])
