@@ -22,8 +22,12 @@ from numerics.evidence.store import CellRecord
 from theory.loss_text import loss_text
 
 KIND = "conjecture-cell"
-NORMALISATION = ("abar = E[a||w||] = 1: every F is Ltilde / abar^2 (regime I: C_target = c_d); gaps are relative to "
+NORMALISATION = ("abar = E[a||w||] = 1: every F is Ltilde / abar^2 (regime I: C_target = c_d; regime III: C_target = "
+                 "E[||w||^n ||w'||^n kappa(<w^, w'^>)] under the entry law, docs/regime3.md); gaps are relative to "
                  "C_target; regime II tilts are ||m|| / abar")
+# Below this size relative to C_target a float64 value of a loss (>= 0) or of a difference of two such values is
+# rounding noise (the objective's float64 rounding bound is ~1e-13 C_target); it prints as 0.
+ROUNDING_REL = 1e-12
 VERDICT_COLUMNS = (("β ≥ 0", "verdict_nonneg"), ("signed β", "verdict_signed"))
 
 
@@ -42,7 +46,13 @@ def etf_text(c: dict, digits: int = 16) -> str:
     if "sampled_orientations_min" in etf:
         return f"{etf['sampled_orientations_min']:.12g} (best sampled orientation, not certified)"
     if "orientation_min" in etf:  # regime III, exact objective: the certificates are in c["regime3"]
-        return f"{etf['orientation_min']:.12g} (best ETF orientation, {etf.get('objective', 'exact')} objective)"
+        value = float(etf["orientation_min"])
+        bound = (c.get("search_signed") or {}).get("best_value_rounding")
+        if value < 0 and bound is not None and abs(value) <= float(bound):
+            shown = loss_text(value, float(bound), digits=12)   # a loss >= 0: rounding noise prints as 0
+        else:
+            shown = f"{value:.12g}"
+        return f"{shown} (best ETF orientation, {etf.get('objective', 'exact')} objective)"
     return "- (no ETF)"
 
 
@@ -138,7 +148,10 @@ def _main_table(cells: Sequence[dict], records: dict) -> Table:
                   "certificate", "starts", "cell"), tuple(rows),
                  f"PROVEN: an interval-certified lower bound within {PROOF_RTOL:g} (relative to C_target) of F_ETF. "
                  f"SUPPORTED: the stated search found nothing below F_ETF - {SEARCH_RTOL:g} C_target. REFUTED: a rational "
-                 "frame certified below F_ETF. NOT_APPLICABLE: M > d + 1 (no simplex ETF). "
+                 "frame certified below F_ETF. INCONCLUSIVE: neither certified (e.g. the search found a frame below "
+                 "F_ETF but the refutation, for regime III the lower bound over every ETF orientation, was not "
+                 "certified within its budget; each cell's reason is in report.json: reason_signed, reason_nonneg). "
+                 "NOT_APPLICABLE: M > d + 1 (no simplex ETF). "
                  "The full-precision values are in report.json.")
 
 
@@ -171,6 +184,19 @@ def _figures(cells: Sequence[dict]) -> tuple[Figure, ...]:
     return tuple(figs)
 
 
+def _g(value: float, spec: str) -> str:
+    """``format(value, spec)`` without a negative zero ('-0' prints as '0')."""
+    text = format(float(value), spec)
+    return text[1:] if text.startswith("-") and float(text) == 0.0 else text
+
+
+def _rel_text(value: float, spec: str, *, signed: bool = False, short: bool = False) -> str:
+    """A value relative to C_target; within ROUNDING_REL of 0 it is rounding noise and prints as 0."""
+    if abs(float(value)) < ROUNDING_REL:
+        return f"0 (< {ROUNDING_REL:g})" if short else f"0 (|x| < {ROUNDING_REL:g})"
+    return format(float(value), ("+" if signed else "") + spec)
+
+
 def _no_etf_table(cells: Sequence[dict]) -> Table | None:
     rows = []
     for c in cells:
@@ -178,10 +204,10 @@ def _no_etf_table(cells: Sequence[dict]) -> Table | None:
             continue
         b = c["best_configuration"]
         inner = b.get("distinct_inner_products", [])
-        shown = ", ".join(f"{v:g}" for v in inner[:6]) + (" ..." if len(inner) > 6 else "")
+        shown = ", ".join(_g(v, "g") for v in inner[:6]) + (" ..." if len(inner) > 6 else "")
         rows.append((str(c["params"]["M"]), str(c["params"]["d"]), best_text(c),
-                     ", ".join(f"{v:.4g}" for v in b["gram_eigenvalues"]), shown,
-                     ", ".join(f"{v:.4g}" for v in b["beta"])))
+                     ", ".join(_g(v, ".4g") for v in b["gram_eigenvalues"]), shown,
+                     ", ".join(_g(v, ".4g") for v in b["beta"])))
     if not rows:
         return None
     return Table("Best configurations found where no ETF exists (M > d + 1)",
@@ -272,19 +298,26 @@ def orientation_section(study: dict) -> Section:
     """The regime III orientation map (``conjecture.orientation_map``): table and figure."""
     from conjecture.orientation_plot import orientation_png
 
-    rows = []
+    rows, compact = [], []
     for r in study["rows"]:
         m4 = ", ".join(f"{x:.3g}" for x in r["row_fourth_moments"])
         lo, hi = r.get("alignment_range", (r["alignment"], r["alignment"]))
         rows.append((r["law"], f"{r['kappa4']:+.3g}", str(r["M"]), str(r["d"]), m4,
                      f"{r['alignment']:.3f} [{lo:.3f}, {hi:.3f}]",
-                     f"{r['F_etf_rel']:.6g}", f"{r['F_free_rel']:.6g}", f"{r['gain_rel']:+.2e}", r["optimum"],
-                     f"{r['deformation_max_gram']:.2e}", ", ".join(f"{v:.4g}" for v in r["free_gram_eigenvalues"])))
+                     _rel_text(r['F_etf_rel'], ".6g"), _rel_text(r['F_free_rel'], ".6g"),
+                     _rel_text(r['gain_rel'], ".2e", signed=True), r["optimum"],
+                     f"{r['deformation_max_gram']:.2e}", ", ".join(_g(v, ".4g") for v in r["free_gram_eigenvalues"])))
+        compact.append((r["law"], f"{r['kappa4']:+.3g}", str(r["M"]), str(r["d"]), f"{r['alignment']:.3f}",
+                        _rel_text(r['F_etf_rel'], ".5g", short=True),
+                        _rel_text(r['gain_rel'], ".2e", signed=True, short=True), f"{r['deformation_max_gram']:.1e}",
+                        r["optimum"]))
     table = Table("Best ETF orientation and the best frame, by entry law (regime III, exact objective, abar = 1)",
-                  ("law", "kappa_4", "M", "d", "best ETF: rows' sum_i v_i^4", "alignment [row range]", "F_ETF / C", "F_best / C",
-                   "(F_ETF - F_best) / C", "optimum", "max |G - G_ETF|", "best frame: Gram eigenvalues"), tuple(rows),
+                  ("law", "kappa_4", "M", "d", "best ETF: rows' sum_i v_i^4", "alignment [row range]", "F_ETF / C_target",
+                   "F_best / C_target", "(F_ETF - F_best) / C_target", "optimum", "max |G - G_ETF|",
+                   "best frame: Gram eigenvalues"), tuple(rows),
                   "alignment = mean_j (sum_i v_ji^4 - 1/d)/(1 - 1/d): 0 when every row is a cube diagonal, 1 when "
-                  f"every row is a coordinate axis. 'ETF': the free search found nothing below F_ETF - "
+                  f"every row is a coordinate axis. '0 (|x| < {ROUNDING_REL:g})': float64 rounding noise of a loss >= 0 or of a "
+                  "difference of two such values. 'ETF': the free search found nothing below F_ETF - "
                   f"{study['tolerances']['search_rtol']:g} C_target and its Gram matrix is within "
                   f"{study['tolerances']['gram_tol']:g} of the ETF's; otherwise 'deformed'. Numerical searches "
                   "(not certified); the uniform law's objective is a cubature estimate (its error is in report.json).")
@@ -295,4 +328,11 @@ def orientation_section(study: dict) -> Section:
                  "(bottom) against kappa_4 (laws evenly spaced); filled: the optimum is the ETF, open: a deformed frame beats "
                  "every ETF orientation found, crosses: unresolved (cubature error)",
                  orientation_png(study["rows"]))
-    return Section(f"Study: regime III orientation map ({study['activation']})", (para,), (table,), (fig,))
+    small = Table("Regime III orientation map: best ETF orientation and best frame by entry law (abar = 1)",
+                  ("law", "kappa_4", "M", "d", "align.", "F_ETF/C", "gain/C", "max |dG|", "optimum"), tuple(compact),
+                  "C = C_target; gain = F_ETF - F_best (the best frame found); max |dG| = max |G - G_ETF| of the best "
+                  f"frame; '0 (< {ROUNDING_REL:g})': float64 rounding noise; align.: 0 every row a cube diagonal, 1 every row a coordinate axis; 'ETF': nothing found below "
+                  f"F_ETF - {study['tolerances']['search_rtol']:g} C_target and Gram matrix within "
+                  f"{study['tolerances']['gram_tol']:g} of the ETF's, else 'deformed'; numerical searches, not "
+                  "certified; the row ranges, Gram eigenvalues and figure are in report.html.")
+    return Section(f"Study: regime III orientation map ({study['activation']})", (para,), (table,), (fig,), small)

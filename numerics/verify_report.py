@@ -65,7 +65,7 @@ PLOTS = {
     "variance_etf": ("variance_etf.png", "N (target width)", "Var L_N at the ETF", None),
     "variance_unbalanced": ("variance_unbalanced.png", "N (target width)", "Var L_N at e_1..e_M", None),
     "minimum_gain": ("minimum_gain.png", "N (target width)", "G_N = Ltilde_N* - min L_N", -0.5),
-    "minimum_gap": ("minimum_gap.png", "N (target width)", "Ltilde* - min L_N", -0.5),
+    "minimum_gap": ("minimum_gap.png", "N (target width)", "Ltilde* - min L_N = -(min L_N - Ltilde*)", -0.5),
     "minimum_deformation": ("minimiser_deformation.png", "N (target width)", "rms ||V* - R V_ETF||_F", -0.5),
     "minimum_gram_distance": ("minimiser_distance.png", "N (target width)", "rms ||G(V*) - G_ETF||_F", -0.5),
     "dimension": ("dimension.png", "d (input dimension)", "|Ltilde_d* - Ltilde_inf*|", None),
@@ -75,7 +75,8 @@ VERDICT_RULES = (
     "(the predictions of theory.finite_n are exact). 'confirmed': the pooled ratio's CI contains 1 and every "
     "fitted exponent's CI contains the predicted one. The minimum checks compare with theory.finite_n_gain's "
     "prediction of E[G_N] = A N^-1/2 + O(1/N) and of the minimiser's deformation (docs/finite_n_gain.md), whose "
-    "Monte Carlo error (< 0.5%) is not in the CI. 'info': a measurement without a verdict.")
+    "Monte Carlo standard error (shown per cell in the minimum table as predicted +- MC s.e.) is not in the CI. "
+    "'info': a measurement without a verdict.")
 # Checks whose per-cell rows are exactly a cell kind's table (shown once, in the cells section).
 ROWS_SHOWN_BY_KIND = {"consistency": SECTION_TITLES[rates.KIND_CONSISTENCY],
                       "dimension": SECTION_TITLES[rates.KIND_DIMENSION]}
@@ -285,7 +286,8 @@ def check_table(check: Check) -> Table | None:
     fam = _family(check.key)
     if fam is None or not check.rows:
         return None
-    cols = _CHECK_COLUMNS[fam]
+    # a column no row of this check fills (e.g. the ratio to A N^-1/2 alone outside the gain check) is left out
+    cols = tuple(col for col in _CHECK_COLUMNS[fam] if any(row.get(col[0]) is not None for row in check.rows))
     rows = tuple(tuple(str(row.get(k)) if digits == 0 else _cell_text(row.get(k), digits) for k, _, digits in cols)
                  for row in check.rows)
     return Table(f"Per-cell rows of the check ({check.key})", tuple(h for _, h, _ in cols), rows, _CHECK_NOTES[fam])

@@ -1,4 +1,4 @@
-"""Shared assertion for the command-line tests: a refusal is exit 2 and one line naming the argument."""
+"""Shared helpers for the command-line tests: run ``twolayer`` in-process; a refusal is exit 2 and one line."""
 
 from __future__ import annotations
 
@@ -12,3 +12,15 @@ def assert_refused(code, out: str, err: str, argument: str, *needles: str) -> st
     for needle in needles:
         assert needle in lines[0], (needle, lines[0])
     return lines[0]
+
+
+def run_twolayer(argv, capsys) -> tuple[int, str, str]:
+    """(exit status, stdout, stderr) of ``twolayer ARGV`` in-process (argparse errors exit via SystemExit)."""
+    from conjecture.command_line import main
+
+    try:
+        code = main(list(argv))
+    except SystemExit as stop:
+        code = stop.code
+    cap = capsys.readouterr()
+    return code, cap.out, cap.err

@@ -16,7 +16,7 @@ from pathlib import Path
 import mpmath
 import pytest
 
-from conjecture.command_line import main
+from tests.cli_checks import run_twolayer
 from theory.activations import get_activation
 from theory.etf_values import best_tilt, tilted_value
 from theory.kernels import dual_kernel
@@ -32,13 +32,8 @@ def _strict(text: str):
 
 
 def _run(argv, capsys) -> tuple[int, str, str]:
-    """(exit status, stdout, stderr) of ``twolayer derive ARGV`` in-process (argparse errors exit via SystemExit)."""
-    try:
-        code = main(["derive", *argv])
-    except SystemExit as stop:
-        code = stop.code
-    cap = capsys.readouterr()
-    return code, cap.out, cap.err
+    """(exit status, stdout, stderr) of ``twolayer derive ARGV``."""
+    return run_twolayer(["derive", *argv], capsys)
 
 
 def _json(argv, capsys) -> dict:

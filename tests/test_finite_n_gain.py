@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from conjecture.command_line import main
+from tests.cli_checks import run_twolayer
 from conjecture.relax_lp import gegenbauer_monomials
 from numerics.finite_hessian import reduced_finite_hessian
 from numerics.finite_minimum import minimise_finite_loss, reduced_finite_loss
@@ -380,13 +380,9 @@ def test_spectral_matrix_is_traceless(rng):
 # ---- the command line ------------------------------------------------------------------------------------------
 
 
-def _run(argv, capsys):
-    try:
-        code = main(["derive", *argv])
-    except SystemExit as stop:
-        code = stop.code
-    cap = capsys.readouterr()
-    return code, cap.out, cap.err
+def _run(argv, capsys) -> tuple[int, str, str]:
+    """(exit status, stdout, stderr) of ``twolayer derive ARGV``."""
+    return run_twolayer(["derive", *argv], capsys)
 
 
 def test_cli_json_is_strict_and_complete(capsys):

@@ -12,6 +12,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 from numerics.evidence.reports.citation import citation_text
@@ -98,12 +99,31 @@ def _verbatim(text: str) -> str:
     return "\n".join(wrapped).replace("\\end{verbatim}", "\\end {verbatim}")
 
 
+_RATIO = re.compile(r"^measured / predicted = (\S+) \(95% CI (\S+?)\.\.(\S+?);")
+
+
+def _ratio_of(detail: str) -> str:
+    """'1.0316 [1.0078, 1.0554]' from a finding's 'measured / predicted = 1.0316 (95% CI 1.0078..1.0554; ...', else '-'.
+
+    >>> _ratio_of("measured / predicted = 1.0316 (95% CI 1.0078..1.0554; prediction: 1); more")
+    '1.0316 [1.0078, 1.0554]'
+    >>> _ratio_of("max |z| = 2.01")
+    '-'
+    """
+    m = _RATIO.match(detail or "")
+    return f"{m.group(1)} [{m.group(2)}, {m.group(3)}]" if m else "-"
+
+
 def latex_report(content: ReportContent) -> str:
     """The whole document."""
     tables = [k.compact for k in content.kinds if k.compact is not None]
+    # a report-level section (a study computed outside the store) may bring its own compact table
+    tables += [s.compact for s in content.sections if s.compact is not None]
     if content.all_findings:
-        tables.insert(0, Table("Findings", ("check", "verdict"), tuple((f.name, f.verdict) for f in content.all_findings),
-                               "The evidence behind each finding is in report.html and report.md."))
+        tables.insert(0, Table("Findings", ("check", "verdict", "measured / predicted (95% CI)"),
+                               tuple((f.name, f.verdict, _ratio_of(f.detail)) for f in content.all_findings),
+                               "Ratio: the pooled measured / predicted of the check ('-': a check without a ratio); "
+                               "the evidence behind each finding is in report.html and report.md."))
     summary = [latex_escape(f"{t.kind}: {t.text()}") for t in content.tallies]
     summary += [latex_escape(f"Normalisation: {n}") for n in content.normalisations]
     body = [

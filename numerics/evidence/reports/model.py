@@ -47,6 +47,7 @@ class Section:
     paragraphs: tuple[str, ...] = ()
     tables: tuple[Table, ...] = ()
     figures: tuple[Figure, ...] = ()
+    compact: "Table | None" = None  # a narrower table for LaTeX (a study outside the store has no kind of its own)
 
 
 @dataclass(frozen=True)
