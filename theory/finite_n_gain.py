@@ -198,7 +198,13 @@ class FiniteNGain:
                           "beta0": s.beta0, "s": s.s, "q_M": s.q,
                           "goe_top_sum_mean": self.leading.goe.mean, "goe_top_sum_se": self.leading.goe.mean_se},
             "samples": self.samples, "not_included": self.not_included, "source": self.source,
+            "normalisation": self.normalisation(),
         }
+
+    def normalisation(self) -> str:
+        """How the values are scaled (the target's own scale, not divided by abar^2)."""
+        return (f"the target's own scale, a_i = 1 and w_i from the {self.setup.law} law, abar = E[a ||w||^n] = "
+                f"{self.setup.abar:.6g}; losses and gains are not divided by abar^2")
 
     def text(self) -> str:
         s = self.setup
@@ -206,8 +212,10 @@ class FiniteNGain:
                  f"M = {s.M}, N = {self.N}",
                  f"  predicted E[G_N] = {self.total:.6g} +- {self.total_se:.2g} (1 s.e., Monte Carlo)",
                  f"  leading A N^-1/2: A = {self.leading.A:.6g} +- {self.leading.A_se:.2g}  "
-                 f"({self.leading.formula}); semicircle-edge form {self.leading.A_edge:.5g}, d -> oo form "
-                 f"{self.leading.A_asymptotic:.5g}",
+                 f"({self.leading.formula})",
+                 f"  large-d forms of A (asymptotic, not this d's value): semicircle edge {self.leading.A_edge:.5g}, "
+                 f"d -> oo constants {self.leading.A_asymptotic:.5g}",
+                 f"  normalisation: {self.normalisation()}",
                  "  terms:"]
         width = max(len(t.name) for t in self.terms)
         for t in self.terms:
