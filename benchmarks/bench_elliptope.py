@@ -10,6 +10,8 @@ cProfile of one prover run (cumulative time). One core; about 15 s in all.
 [-1, 1]^6 ([-1, 1]^10) without symmetry, discarding boxes by a not_psd witness or by a mean-value bound of det(K - 11^T/u) > 0
 (u = 5.3, 5.303, 5.3033 < q_4 = 5.30332, or 5.5, 5.514, 5.5149 < q_5; for u >= q_(M-1) the smaller principal minors are >= 0 once M - 1 points are proved; for M = 5 that is not yet so).
 It reports the cube fraction each discards, the depth reached and where the open boxes sit.
+``--activations`` scans max q / q_ETF at M = 3 over 20000 Haar frames in R^3 and 20000 planar frames, for relu,
+leaky_relu(1/10), relu^2, relu^3, abs and step (numerical, not a proof).
 """
 
 from __future__ import annotations
@@ -118,12 +120,38 @@ def m_probe(seconds, M=4):
 
 
 
+def activation_scan(frames: int = 20000, seed: int = 0) -> dict:
+    """max q over Haar frames in R^3 and over planar (rank <= 2) frames, against q_ETF, per activation (M = 3)."""
+    from numerics.kappa import FastKappa
+    from theory.activations import get_activation
+
+    rng = np.random.default_rng(seed)
+    haar = rng.standard_normal((frames, 3, 3))
+    haar /= np.linalg.norm(haar, axis=2, keepdims=True)
+    ang = rng.uniform(0, 2 * np.pi, (frames, 3))
+    planar = np.stack([np.cos(ang), np.sin(ang), np.zeros_like(ang)], axis=2)
+    etf = np.array([[1, 0, 0], [-0.5, np.sqrt(3) / 2, 0], [-0.5, -np.sqrt(3) / 2, 0]])
+    out = {}
+    for name in ("relu", "leaky_relu(1/10)", "relu^2", "relu^3", "abs", "step"):
+        kappa = FastKappa.from_activation(get_activation(name))
+
+        def q(x):
+            K = kappa.evaluate(np.clip(x @ np.swapaxes(x, -1, -2), -1, 1))
+            return np.einsum("...i,...ij,...j->...", np.ones(3), np.linalg.pinv(K, rcond=1e-12), np.ones(3))
+
+        q_etf = float(q(etf))
+        out[name] = {"q_etf": q_etf, "max_haar_over_q_etf": float(q(haar).max() / q_etf),
+                     "max_planar_over_q_etf": float(q(planar).max() / q_etf), "q_orthonormal_over_q_etf": float(q(np.eye(3)) / q_etf)}
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default=None)
     ap.add_argument("--m4-seconds", type=float, default=0.0, help="run the M = 4 probe for this long (0: skip)")
     ap.add_argument("--m5-seconds", type=float, default=0.0, help="run the M = 5 probe for this long (0: skip)")
+    ap.add_argument("--activations", action="store_true", help="scan max q / q_ETF over frames for other activations")
     args = ap.parse_args()
     from conjecture.elliptope.checker import check_file
     from conjecture.elliptope.prover import prove_m3
@@ -156,6 +184,8 @@ def main() -> None:
         if seconds > 0:
             out[f"m{M}_probe"] = m_probe(seconds, M)
     flint.ctx.prec = old
+    if args.activations:
+        out["activations_M3"] = activation_scan()
     print(json.dumps(out, indent=1))
     print("\nprover profile (cumulative):")
     print("\n".join(line for line in text.getvalue().splitlines() if line.strip())[:4000])
