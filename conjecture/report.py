@@ -235,16 +235,17 @@ def _elliptope_table(cells: Sequence[dict]) -> Table | None:
     for c in cells:
         e = c.get("elliptope_certificate")
         if e:
-            seen.setdefault((e["file"], e["sha256"]), (e, []))[1].append(f"d={c['params']['d']}")
+            seen.setdefault((e["file"], e["sha256"]), (e, []))[1].append(f"M={c['params']['M']} d={c['params']['d']}")
     if not seen:
         return None
     rows = []
     for (file, sha), (e, ds) in sorted(seen.items()):
         claims = ", ".join(f"{k} {v}" for k, v in sorted(e["by_claim"].items()))
-        rows.append((file, sha, "checked" if e["checked"] else f"REJECTED: {e.get('failure')}", str(e["boxes"]), claims,
-                     f"{e['check_seconds']:.2f}", ", ".join(ds)))
+        check = (f"checked: {e['boxes']} boxes in {e['check_seconds']:.2f} s" if e["checked"]
+                 else f"REJECTED: {e.get('failure')}")
+        rows.append((file, sha, check, claims, ", ".join(ds)))
     return Table("Signed beta: elliptope certificates (q(G) <= q_ETF on all of E_M, equality only at the ETF)",
-                 ("file", "sha256", "independent check", "boxes", "boxes by claim", "check s", "cells"), tuple(rows),
+                 ("file", "sha256", "independent check", "boxes by claim", "cells"), tuple(rows),
                  "One certificate covers every d >= M - 1: G_ETF has rank M - 1, so the rank constraint is dropped. "
                  "Re-check with: twolayer certificate check FILE (docs/signed_beta.md).")
 

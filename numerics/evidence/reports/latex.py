@@ -19,7 +19,7 @@ from numerics.evidence.reports.citation import citation_text
 from numerics.evidence.reports.content import ReportContent
 from numerics.evidence.reports.model import Table
 
-PACKAGES = ("geometry", "booktabs", "amsmath")
+PACKAGES = ("geometry", "booktabs", "amsmath", "graphicx")
 _ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": "$<$", ">": "$>$",
             "|": r"$|$", "≥": r"$\ge$", "≤": r"$\le$", "±": r"$\pm$", "β": r"$\beta$", "κ": r"$\kappa$",
@@ -114,6 +114,15 @@ def _ratio_of(detail: str) -> str:
     return f"{m.group(1)} [{m.group(2)}, {m.group(3)}]" if m else "-"
 
 
+def _figure(fig) -> str:
+    """A report PNG (written next to report.tex) with its caption, not floating; a note if the PNG is absent, so the
+    .tex still compiles on its own."""
+    name = latex_escape(fig.name)
+    return (r"\begin{center}\IfFileExists{" + fig.name + r"}{\includegraphics[width=0.9\linewidth,"
+            r"height=0.4\textheight,keepaspectratio]{" + fig.name + r"}}{\fbox{figure " + name
+            + r" (not next to this file)}}\par{\small " + latex_escape(fig.caption) + r"}\end{center}")
+
+
 def latex_report(content: ReportContent) -> str:
     """The whole document."""
     tables = [k.compact for k in content.kinds if k.compact is not None]
@@ -131,7 +140,7 @@ def latex_report(content: ReportContent) -> str:
         "% Standalone: pdflatex report.tex. To copy a table into a paper, load: " + ", ".join(PACKAGES),
         r"\documentclass[10pt]{article}",
         r"\usepackage[margin=2cm]{geometry}",
-        r"\usepackage{booktabs,amsmath}",
+        r"\usepackage{booktabs,amsmath,graphicx}",
         r"\begin{document}",
         r"\section*{" + latex_escape(content.title) + "}",
         (latex_escape(content.description) + r"\par\smallskip") if content.description else "",
@@ -140,6 +149,7 @@ def latex_report(content: ReportContent) -> str:
         *(r"\noindent " + s + r"\par" for s in summary),
         r"\medskip",
         *(latex_table(t) for t in tables),
+        *(_figure(f) for f in content.figures),
         r"\subsection*{How to cite this evidence}",
         r"{\footnotesize\begin{verbatim}",
         _verbatim(citation_text(content)),
