@@ -9,8 +9,8 @@ Examples
 --------
 >>> from conjecture import check
 >>> cell = check(M=3, d=2, starts=4, polish_dps=0, sdp=False, store=getfixture("tmp_path"))
->>> cell.verdict_nonneg, cell.verdict_signed
-('PROVEN', 'SUPPORTED')
+>>> cell.verdict_nonneg, cell.verdict_signed      # signed: the elliptope certificate (docs/signed_beta.md)
+('PROVEN', 'PROVEN')
 >>> cell.certificate_hash.startswith("sha256:")
 True
 """
@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conjecture.elliptope.stored import certificate_digest
 from conjecture.report import (NORMALISATION, best_text, certificate_text, etf_text, gap_text, orientation_section,
                                polygon_section, tilt_section)
 from numerics.evidence.provenance import content_hash
@@ -267,6 +268,8 @@ def _cells(*, M, d, activation, regime, starts, polish_dps, max_iter, sdp, solve
                     c["bnb_seconds"] = bnb_seconds
             if not sdp:
                 c["sdp"] = False
+            if regime == "I" and certificate_digest(m, act) is not None:
+                c["signed_certificate"] = certificate_digest(m, act)   # a new certificate means a new cell id
             if user is not None:
                 c["user_frame"] = user
             cells.append(c)

@@ -13,6 +13,7 @@ its sha256. Regenerate the file with ``twolayer certificate prove --M 3 --out FI
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 from dataclasses import dataclass
 
@@ -46,6 +47,20 @@ class StoredProof:
         c = self.check
         return (f"elliptope certificate {self.file_name} (sha256 {c.sha256[:16]}...), {c.boxes} boxes re-checked by "
                 f"the independent checker: q(G) <= q_ETF on all of E_{self.M}, equality only at the ETF")
+
+
+@functools.lru_cache(maxsize=None)
+def certificate_digest(M: int, activation: str) -> str | None:
+    """The first 16 hex digits of the shipped certificate's sha256 for (M, activation), or None (no check run).
+
+    A conjecture cell carries it as a parameter, so a cell computed before a certificate existed (or with another
+    one) is not reused from the result store."""
+    name = SHIPPED.get((M, activation))
+    path = os.path.join(DATA_DIR, name) if name else None
+    if path is None or not os.path.isfile(path):
+        return None
+    with open(path, "rb") as fh:
+        return hashlib.sha256(fh.read()).hexdigest()[:16]
 
 
 @functools.lru_cache(maxsize=None)
