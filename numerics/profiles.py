@@ -9,7 +9,7 @@ d >= 32), from one that holds.  The bias is measured with the control variate of
 residual is O(1/N), so its per-cell relative error is O(1/sqrt(R)) independent of N: R = 200 gives a few
 per cent.  The minimum over theta is a multi-start search, so draws are fewer (6-20).  ``full`` takes
 R = 300 over 35 cells (+-8% per variance cell, ~+-1.4% pooled) so that the whole grid (N = 10^2..10^4,
-d = 4..256) fits in about 20 minutes on 2 cores.
+d = 4..256) takes about 50-60 minutes on 2 cores.
 
 Examples
 --------
@@ -107,7 +107,7 @@ PROFILES: dict[str, Profile] = {
         expected_runtime="5-10 min on 2 cores", estimated_seconds=600),
     "full": Profile(
         name="full", description="the issue's grid: N = 10^2..10^4 x d = 4..256, 300 draws a cell (minimum: d <= 32, "
-                                 "20 draws x 2 starts); about 15-20 min on 2 cores",
+                                 "20 draws x 2 starts); about 50-60 min on 2 cores",
         moments={"law": "gaussian", "activation": "relu", "d": [4, 8, 16, 32, 64, 128, 256],
                  "N": [100, 316, 1000, 3162, 10000], "M": 3, "draws": 300},
         minimum={"law": "gaussian", "activation": "relu", "d": [4, 8, 16, 32], "N": [100, 316, 1000, 3162, 10000],
@@ -115,9 +115,10 @@ PROFILES: dict[str, Profile] = {
         dimension={"activation": "relu", "M": 3, "d": _DIM_GRID, "dps": 50},
         precision={**_PREC, "N": [100, 300, 1000]},
         consistency={"activations": _CONS_ACTS, "d": 16, "N": 300, "M": 5, "mc_samples": 200000},
-        expected_runtime="about 20 min on 2 cores: 1242 s measured at load average ~2 (a moments draw at N = 10^4 "
-                         "takes 0.35 s at d = 4 and 0.9 s at d = 256 per worker); see docs/numerics.md",
-        estimated_seconds=1300),
+        expected_runtime="about 50-60 min on 2 cores: about 3480 s measured on 2026-12-01, partly on a shared "
+                         "machine (moments ~35 min, minimum with its Newton polish and prediction ~20 min); see "
+                         "docs/numerics.md",
+        estimated_seconds=3300),
 }
 
 

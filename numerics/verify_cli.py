@@ -45,7 +45,7 @@ def register(subparsers) -> None:
     v = subparsers.add_parser("verify", help="check the predicted finite-N and 1/d rates (one report per run)",
                               description=__doc__)
     v.add_argument("--profile", default="quick",
-                   help="smoke (seconds), quick (< 2 min), corners (N = 10^4, d = 256; ~10 min) or full (~21 min on "
+                   help="smoke (seconds), quick (< 2 min), corners (N = 10^4, d = 256; ~10 min) or full (~50-60 min on "
                         "2 cores)")
     v.add_argument("--out", default=DEFAULT_ROOT, metavar="ROOT",
                    help="output root: each run writes ROOT/<run-id>/ and ROOT/latest points to it")
