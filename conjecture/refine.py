@@ -14,9 +14,11 @@ trust regions after ||grad|| <= 1e-1 or 1e-2 ||grad_0|| in time and in the fract
 (16, 8), (32, 31) and (64, 63); the beta >= 0 cost (no Hessian) uses L-BFGS only.
 At M = d + 1 the landscape is easy for L-BFGS (scipy needs ~60 evaluations per start at (64, 63), 40 at (32, 31)),
 while trust regions spend ~19 iterations (one evaluation each) and ~80 Hessian products per start at (64, 63), most
-of them following negative curvature with a radius the model allows to grow no further than ~1.5: there the search
-is 2.5-2.8x faster than scipy per start, not 3x (L-BFGS first, backtracking along rejected steps, other radius
-rules and steeper forcing terms were measured and gained nothing there or lost starts elsewhere).
+of them following negative curvature with a radius the model allows to grow no further than ~1.5. With the orbit
+stiffener folded into the Hessian products and float32 products for large frames the search is 3.2x faster than
+scipy per start there (0.0254 vs 0.0804 s/start, all 16 starts at the best F against 15 for scipy; 4.1x at
+(32, 31), 7.6x at (16, 8); quiet machine, 2026-12-01). L-BFGS first, backtracking along rejected steps, other
+radius rules and steeper forcing terms were measured and gained nothing there or lost starts elsewhere.
 
 BLAS runs on one thread inside ``refine`` (threadpoolctl): the matrices are small (M <= 64), so threads cost
 more than they save; parallelism belongs to the batch axis and to the cells.
