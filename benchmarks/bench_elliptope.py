@@ -26,9 +26,11 @@ import statistics
 import time
 from pathlib import Path
 
-import flint
 import numpy as np
 from flint import arb, arb_mat, fmpq
+
+from conjecture.elliptope.triangle_claims import not_psd_witness
+from conjecture.interval import working_bits
 
 def kap_f(t): return (np.sqrt(1-t*t)+(np.pi-np.arccos(t))*t)/(2*np.pi)
 def p_of_g(g):  # arb p = kappa(1) - kappa(g) from g (arb ball allowed)
@@ -53,18 +55,6 @@ def F_and_grad(gs, c, M=4):
         dpdg = -(pi - gs[k].acos())/(2*pi)
         grad.append(-2*cof*dpdg)
     return det, grad
-def not_psd(lo, hi, M=4):
-    pairs = list(itertools.combinations(range(M), 2))
-    mid = [(float(l)+float(h))/2 for l,h in zip(lo,hi)]
-    G = np.eye(M)
-    for (i,j),m in zip(pairs,mid): G[i,j]=G[j,i]=m
-    w,V = np.linalg.eigh(G)
-    if w[0] >= 0: return False
-    x = [fmpq(int(round(v*2**20)),2**20) for v in V[:,0]]
-    tot = sum(xi*xi for xi in x)
-    for (i,j),l,h in zip(pairs,lo,hi):
-        pr = 2*x[i]*x[j]; tot += max(pr*l, pr*h)
-    return tot < 0
 def mv_bound(lo, hi, c, M=4):
     mid = [arb((l+h)/2) for l,h in zip(lo,hi)]
     box = [arb(l).union(arb(h)) for l,h in zip(lo,hi)]
@@ -89,7 +79,7 @@ def m_probe(seconds, M=4):
         for lo,hi in frontier:
             if time.time()-t0 > seconds: nxt.append((lo,hi)); continue
             boxes+=1; v=float(np.prod([float(h-l) for l,h in zip(lo,hi)]))/2**n
-            if not_psd(lo,hi,M): vol['not_psd']+=v; cert_here+=1; continue
+            if not_psd_witness(lo, hi, M) is not None: vol['not_psd']+=v; cert_here+=1; continue
             ok=False
             for c in cs:
                 b = mv_bound(lo,hi,c,M)
@@ -178,12 +168,10 @@ def main() -> None:
            "leaves_by_claim": run.counts, "leaves_by_depth": {str(k): v for k, v in sorted(run.depth_counts.items())},
            "unresolved": run.unresolved, "checker_s_median": statistics.median(checks),
            "checker_boxes_per_second": round(result.boxes / statistics.median(checks), 1), "checker_ok": result.ok}
-    old = flint.ctx.prec
-    flint.ctx.prec = 128
-    for M, seconds in ((4, args.m4_seconds), (5, args.m5_seconds)):
-        if seconds > 0:
-            out[f"m{M}_probe"] = m_probe(seconds, M)
-    flint.ctx.prec = old
+    with working_bits(128):
+        for M, seconds in ((4, args.m4_seconds), (5, args.m5_seconds)):
+            if seconds > 0:
+                out[f"m{M}_probe"] = m_probe(seconds, M)
     if args.activations:
         out["activations_M3"] = activation_scan()
     print(json.dumps(out, indent=1))

@@ -30,13 +30,13 @@ import time
 from dataclasses import dataclass
 from fractions import Fraction
 
-import flint
 import numpy as np
 from flint import arb
 
 from conjecture.ball_jets import Pair
 from conjecture.ball_objective import BallObjective, ball_objective
 from conjecture.box_search import BoxSearchResult, _sym_matrix, box_search, rotated_lower
+from conjecture.interval import working_bits
 
 # Half-widths tried for the concavity box X0 around the maximiser's chart point (largest first).
 CONCAVITY_RADII = tuple(Fraction(1, 2**k) for k in range(3, 16))
@@ -112,12 +112,8 @@ def certify_b_maximum(activation, dim: int, law="rademacher", *, max_boxes: int 
     k = max(cands, key=lambda j: cands[j]) if candidate is None else int(candidate)
     vstar = np.zeros(d)
     vstar[:k] = k ** -0.5
-    old = flint.ctx.prec
-    flint.ctx.prec = VALUE_BITS
-    try:
+    with working_bits(VALUE_BITS):
         bstar_hi = ball_objective(s, d).b([arb(1)] * k + [arb(0)] * (d - k))
-    finally:
-        flint.ctx.prec = old
     common = dict(law=s.law, activation=s.activation.name, dim=d, maximiser=_name(k, d),
                   maximiser_rows=tuple(float(x) for x in vstar),
                   candidates={_name(j, d): cands[j] for j in cands}, b_max=bstar_hi.str(40, radius=True))
@@ -125,8 +121,7 @@ def certify_b_maximum(activation, dim: int, law="rademacher", *, max_boxes: int 
         return BMaxCertificate(**common, concavity_radius=None, concavity_lambda=None, search=None, certified=True,
                                reason="d = 1: b(1) = b(-1) by symmetry", seconds=time.perf_counter() - t0)
     xstar = tuple(Fraction(1) if i < k - 1 else Fraction(0) for i in range(d - 1))
-    flint.ctx.prec = SEARCH_BITS
-    try:
+    with working_bits(SEARCH_BITS):
         obj64 = ball_objective(s, d)
         bstar = obj64.b([arb(1)] * k + [arb(0)] * (d - k))
         radius, lam_hi = None, None
@@ -141,8 +136,6 @@ def certify_b_maximum(activation, dim: int, law="rademacher", *, max_boxes: int 
             if lam is not None and lam > 0:
                 radius, lam_hi = r, -float(lam.mid())
                 break
-    finally:
-        flint.ctx.prec = old
     if radius is None:
         return BMaxCertificate(**common, concavity_radius=None, concavity_lambda=None, search=None, certified=False,
                                reason="no box around the candidate with a certified negative definite Hessian",

@@ -36,11 +36,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable, Sequence
 
-import flint
 import numpy as np
 from flint import arb, arb_mat, fmpq
 
 from conjecture.ball_jets import Pair, pairs
+from conjecture.interval import working_bits
 
 Box = tuple  # (lo: tuple[Fraction], hi: tuple[Fraction])
 
@@ -180,9 +180,7 @@ def box_search(fn: Callable[[list], Pair], boxes: Sequence[Box], threshold, *, s
         return out
     sign = 1 if sense == "min" else -1
     t0 = time.perf_counter()
-    old = flint.ctx.prec
-    flint.ctx.prec = bits
-    try:
+    with working_bits(bits):
         T = _q(Fraction(threshold)) if not isinstance(threshold, arb) else threshold
         Ts = T if sign == 1 else -T
         stack = deque((tuple(Fraction(x) for x in lo), tuple(Fraction(x) for x in hi), 0) for lo, hi in boxes)
@@ -257,5 +255,3 @@ def box_search(fn: Callable[[list], Pair], boxes: Sequence[Box], threshold, *, s
                                skipped, 1.0 if certified else covered / (domain_volume or
                                                                            max(total_volume - dropped, 1e-300)),
                                order)
-    finally:
-        flint.ctx.prec = old

@@ -23,7 +23,6 @@ import time
 from dataclasses import dataclass
 from fractions import Fraction
 
-import flint
 import numpy as np
 from flint import arb
 from scipy.optimize import minimize
@@ -31,7 +30,7 @@ from scipy.optimize import minimize
 from conjecture.ball_objective import BallObjective, ball_objective
 from conjecture.box_search import BoxSearchResult, box_search
 from conjecture.etf_orientations import OrientationFamily, orientation_family
-from conjecture.interval import interval_kernel
+from conjecture.interval import interval_kernel, working_bits
 from theory.errors import InputError
 from theory.kernels import dual_kernel
 
@@ -147,13 +146,9 @@ def certify_family_lower(summary, M: int, d: int, threshold, *, rng: np.random.G
                               "(4, 4)", got=M)
     if numeric is None:
         numeric = family_minimum(summary, M, d, rng or np.random.default_rng(0), family=fam)
-    old = flint.ctx.prec
-    flint.ctx.prec = SEARCH_BITS
-    try:
+    with working_bits(SEARCH_BITS):
         obj = ball_objective(summary, d)
         fn = family_pair(obj, fam)
-    finally:
-        flint.ctx.prec = old
     res = box_search(fn, list(fam.boxes), Fraction(threshold), sense="min", keep=fam.keep, max_boxes=max_boxes,
                      max_seconds=max_seconds, bits=SEARCH_BITS, order=order, domain_volume=fam.domain_volume)
     return FamilyLowerBound(M, d, summary.law, fam.name, fam.reduction, str(Fraction(threshold)), numeric, res,

@@ -31,7 +31,6 @@ import time
 from dataclasses import dataclass
 from fractions import Fraction
 
-import flint
 import numpy as np
 from flint import arb, arb_mat, fmpq
 
@@ -40,7 +39,7 @@ from conjecture.ball_objective import ball_objective
 from conjecture.etf_family_bound import certify_family_lower, family_minimum
 from conjecture.etf_orientations import orientation_family
 from conjecture.etf_rotation_search import etf_orientation_search
-from conjecture.interval import interval_kernel
+from conjecture.interval import interval_kernel, working_bits
 
 STATEMENT_SOME = "the ETF (some orientation) is optimal"
 # Fraction of the numerical gap (F_ETF - V) at which the threshold T is put above the counterexample's value V.
@@ -159,9 +158,7 @@ def proven_certificates(summary, M: int, d: int, budget: Regime3Budget, activati
                                                            f"{cert.maximiser} have inner products -1/{M - 1}"}
         out["seconds"] = round(time.perf_counter() - t0, 3)
         return out
-    old = flint.ctx.prec
-    flint.ctx.prec = PROOF_BITS
-    try:
+    with working_bits(PROOF_BITS):
         obj = ball_objective(summary, d)
         F, bs, beta = _etf_value_ball(obj, rows, k, M)
         kap = interval_kernel(obj.activation).value
@@ -191,8 +188,6 @@ def proven_certificates(summary, M: int, d: int, budget: Regime3Budget, activati
                                 "beta_positive": positive,
                                 "argument": "Ltilde = E_x (f_inf - g)^2 >= 0 for every frame and beta (exact "
                                             "objective), and |F_ETF| is certified below 1e-30 C_target"}
-    finally:
-        flint.ctx.prec = old
     out["seconds"] = round(time.perf_counter() - t0, 3)
     return out
 
@@ -205,17 +200,13 @@ def counterexample(summary, frame: np.ndarray, beta: np.ndarray, bits: int = 192
     """Ltilde at the frame and beta rounded to rationals (float64 values taken exactly), enclosed in arb."""
     frame_q = [[_rational(v) for v in row] for row in frame]
     beta_q = [_rational(b) for b in beta]
-    old = flint.ctx.prec
-    flint.ctx.prec = bits
-    try:
+    with working_bits(bits):
         obj = ball_objective(summary, summary.dim)
         val = obj.ltilde(beta_q, frame_q)
         return {"value": val, "value_enclosure": val.str(25, radius=True), "C_target": obj.constant().str(25),
                 "frame_rational": [[f"{q.numerator}/{q.denominator}" for q in row] for row in frame_q],
                 "beta_rational": [f"{q.numerator}/{q.denominator}" for q in beta_q],
                 "beta_nonnegative": all(b >= 0 for b in beta_q)}
-    finally:
-        flint.ctx.prec = old
 
 
 def refutation(summary, M: int, d: int, etf_value: float, frames: list, budget: Regime3Budget,

@@ -146,7 +146,9 @@ def _main_table(cells: Sequence[dict], records: dict) -> Table:
     return Table("Verdicts and evidence per cell",
                  ("M", "d", "β ≥ 0", "signed β", "F_ETF (abar = 1)", "best found, signed β", "gap / C_target",
                   "certificate", "starts", "cell"), tuple(rows),
-                 f"PROVEN: an interval-certified lower bound within {PROOF_RTOL:g} (relative to C_target) of F_ETF. "
+                 f"PROVEN: an interval-certified lower bound within {PROOF_RTOL:g} (relative to C_target) of F_ETF, "
+                 "or for signed beta an elliptope certificate (q(G) <= q_ETF on all of E_M: the bound is F_ETF "
+                 "itself, no tolerance). "
                  f"SUPPORTED: the stated search found nothing below F_ETF - {SEARCH_RTOL:g} C_target. REFUTED: a rational "
                  "frame certified below F_ETF. INCONCLUSIVE: neither certified (e.g. the search found a frame below "
                  "F_ETF but the refutation, for regime III the lower bound over every ETF orientation, was not "
@@ -162,7 +164,8 @@ def _compact(cells: Sequence[dict]) -> Table:
     return Table("ETF conjecture: verdicts per cell (abar = 1)",
                  ("M", "d", "β ≥ 0", "signed β", "F_ETF", "gap found", "certificate (tolerance)"), rows,
                  f"gap found = (best - F_ETF)/C_target, SUPPORTED within {SEARCH_RTOL:g}; "
-                 f"proof tolerance {PROOF_RTOL:g} relative.")
+                 f"proof tolerance {PROOF_RTOL:g} relative (an elliptope certificate has none; its sha256 is in "
+                 "report.html).")
 
 
 def _figures(cells: Sequence[dict]) -> tuple[Figure, ...]:

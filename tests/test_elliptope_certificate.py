@@ -181,6 +181,9 @@ def test_tamper_header_and_format(document):
     doc = copy.deepcopy(document)
     doc["boxes"][_first(doc, "local")]["claim"] = "trust_me"
     assert "unknown claim" in _rejected(doc)
+    doc = copy.deepcopy(document)   # a field the claim does not use would mislead a reader: rejected too
+    doc["boxes"][_first(doc, "not_psd")]["upper"] = "5"
+    assert "does not belong to a not_psd claim" in _rejected(doc)
 
 
 def test_cli_exit_codes(document, tmp_path):

@@ -317,9 +317,17 @@ def _verify(doc, result: ElliptopeCheck) -> None:
         raise Rejected(f"box {k} is not a node of the canonical bisection tree that meets the fundamental domain")
 
 
+_FIELDS = {"not_psd": {"witness"}, "local": set(), ("upper_bound", "triangle"): {"method", "upper"},
+           ("upper_bound", "corner"): {"method", "upper"}, ("upper_bound", "taylor"): {"method", "upper", "multiplier"}}
+
+
 def _claim(k, box, lo, hi, clipped, q_lo, g13_min, corner_ok, result) -> None:
     claim, method = box.get("claim"), box.get("method")
     where = f"box {k} (lo={[str(x) for x in lo]}, hi={[str(x) for x in hi]})"
+    allowed = _FIELDS.get((claim, method) if claim == "upper_bound" else claim)
+    extra = sorted(set(box) - {"lo", "hi", "claim"} - (allowed or set()))
+    if allowed is not None and extra:
+        raise Rejected(f"{where}: field {extra[0]!r} does not belong to a {claim} claim")
     if claim == "not_psd":
         if not _not_psd(lo, hi, _triple(box.get("witness"), f"{where} witness")):
             raise Rejected(f"{where}: the witness x does not give x^T G x < 0 on the whole box")

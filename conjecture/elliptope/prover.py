@@ -17,12 +17,12 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 
-import flint
 from flint import arb, fmpq
 
 from conjecture.elliptope.triangle_claims import (SortedBox, c_of, corner_margin, local_margin, not_psd_witness,
                                                   q_star, taylor_bound, triangle_bound)
 from conjecture.elliptope.feature_distance import angle
+from conjecture.interval import working_bits
 
 FORMAT = "twolayer-elliptope-certificate/1"
 PROOF_BITS = 192
@@ -132,10 +132,8 @@ def _leaf(lo, hi, rungs) -> BoxClaim | None:
 
 def prove_m3(max_depth: int = MAX_DEPTH) -> ProofRun:
     """Run the branch-and-bound for M = 3, ReLU. ``unresolved`` counts nodes left at max_depth (0: complete)."""
-    old = flint.ctx.prec
-    flint.ctx.prec = PROOF_BITS
     start = time.perf_counter()
-    try:
+    with working_bits(PROOF_BITS):
         qs = q_star()
         corner_ok = corner_margin(angle(CORNER_G13), c_of(CORNER_UPPER)) > 0
         assert corner_ok, "the corner lemma's constant does not hold at CORNER_G13"
@@ -163,5 +161,3 @@ def prove_m3(max_depth: int = MAX_DEPTH) -> ProofRun:
             stack.append((lo, hi[:i] + (mid,) + hi[i + 1:], depth + 1))
         run.wall_s = time.perf_counter() - start
         return run
-    finally:
-        flint.ctx.prec = old

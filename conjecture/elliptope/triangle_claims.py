@@ -166,17 +166,22 @@ def corner_margin(eps: arb, c: arb) -> arb:
     return 2 * c * ell - eps
 
 
-def not_psd_witness(lo, hi) -> tuple[fmpq, fmpq, fmpq] | None:
-    """A rational x with x^T G x < 0 for every G in the box (exact check), or None."""
+def not_psd_witness(lo, hi, M: int = 3) -> tuple[fmpq, ...] | None:
+    """A rational x with x^T G x < 0 for every G in the box (exact check), or None. Entries in the order
+    (1,2), (1,3), ..., (1,M), (2,3), ..., (M-1,M)."""
+    import itertools
+
     import numpy as np
 
-    mid = [float((l + h) / 2) for l, h in zip(lo, hi)]
-    gram = np.array([[1, mid[0], mid[1]], [mid[0], 1, mid[2]], [mid[1], mid[2], 1]])
+    pairs = list(itertools.combinations(range(M), 2))
+    gram = np.eye(M)
+    for (i, j), l, h in zip(pairs, lo, hi):
+        gram[i, j] = gram[j, i] = float((l + h) / 2)
     w, vecs = np.linalg.eigh(gram)
     if w[0] >= 0:
         return None
     x = tuple(fmpq(int(round(v * 2 ** 20)), 2 ** 20) for v in vecs[:, 0])
-    total = x[0] ** 2 + x[1] ** 2 + x[2] ** 2
-    for (i, j), l, h in zip(((0, 1), (0, 2), (1, 2)), lo, hi):
+    total = sum(xi * xi for xi in x)
+    for (i, j), l, h in zip(pairs, lo, hi):
         total += max(2 * x[i] * x[j] * l, 2 * x[i] * x[j] * h)
     return x if total < 0 else None
