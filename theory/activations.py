@@ -17,6 +17,7 @@ from functools import lru_cache
 
 import sympy as sp
 
+from theory.closed_form import tidy_number
 from theory.errors import InputError
 
 T = sp.Symbol("t", real=True)
@@ -114,7 +115,7 @@ class Activation:
         """E[sigma(g)^2] = kappa(1) = sum_k mu_k^2 (exact)."""
         n = self.degree
         half = sp.factorial2(2 * n - 1) / 2 if n > 0 else sp.Rational(1, 2)
-        return sp.simplify((self.p**2 + self.q**2) * half)
+        return tidy_number((self.p**2 + self.q**2) * half)
 
 
 def check_spec_length(spec: str, argument: str) -> None:

@@ -18,6 +18,7 @@ import numpy as np
 import sympy as sp
 
 from theory.activations import Activation, get_activation
+from theory.closed_form import tidy_number
 from theory.errors import InputError
 from theory.etf_values import best_tilt, etf_values
 from theory.finite_n import finite_n_constants
@@ -110,18 +111,18 @@ def exact_digits(expr) -> int:
 
 
 def _tidy(expr):
-    """The shorter of simplify(expr) and simplify(expr with acos(-x) -> pi - acos(x) for numbers x > 0), which
+    """The shorter of tidy_number(expr) and tidy_number(expr with acos(-x) -> pi - acos(x) for numbers x > 0), which
     merges acos(1/4) and acos(-1/4) in the abs activation's ETF forms; a form that will be omitted for its
     length is returned as it is (simplifying thousands of digits is slow)."""
     expr = sp.sympify(expr)
     if exact_digits(expr) > MAX_EXACT_DIGITS:
         return expr
-    plain = sp.simplify(expr)
+    plain = tidy_number(expr)
     if not expr.has(sp.acos):
         return plain
     turned = expr.replace(lambda e: isinstance(e, sp.acos) and e.args[0].is_number and bool(e.args[0] < 0),
                           lambda e: sp.pi - sp.acos(-e.args[0]))
-    turned = sp.simplify(turned)
+    turned = tidy_number(turned)
     return turned if len(str(turned)) < len(str(plain)) else plain
 
 
@@ -299,7 +300,7 @@ def derive(activation: str = "relu", law: str = "gaussian", d: int = 3, M: int =
 
     sec = "regime III"
     mu4 = act.hermite_coefficient(4) ** 2
-    coef = sp.simplify(mu4 * target_law.kappa4 / sp.Integer(d) ** 2)
+    coef = tidy_number(mu4 * target_law.kappa4 / sp.Integer(d) ** 2)
     add(sec, "anisotropy coefficient mu_4^2 kappa_4 / d^2", coef, _ev(coef, dps),
         f"b(v^) = abar c_d + coef (sum v_i^4 - 3/(d+2)) + O(d^-3), {DERIV_III}", law_norm)
 

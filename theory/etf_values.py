@@ -18,6 +18,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
+from theory.closed_form import tidy_number
 from theory.errors import InputError
 from theory.etf import check_neurons_dim, simplex_etf
 from theory.kernels import RHO, dual_kernel
@@ -87,13 +88,13 @@ def etf_values(activation, M: int, d: int, dps: int = 30, law=None, *, scaling=N
     kern = dual_kernel(act)
     k1 = sp.nsimplify(kern.at_one)
     rho0 = sp.Rational(-1, M - 1) if M > 1 else sp.Integer(1)
-    k_rho0 = sp.simplify(kern.expr.subs(RHO, rho0)) if M > 1 else k1
-    lam = sp.simplify(k1 + (M - 1) * k_rho0) if M > 1 else k1
+    k_rho0 = tidy_number(kern.expr.subs(RHO, rho0)) if M > 1 else k1
+    lam = tidy_number(k1 + (M - 1) * k_rho0) if M > 1 else k1
     if lam == 0:
         raise InputError("activation", "kappa(1) + (M-1) kappa(-1/(M-1)) = 0: K is singular at the ETF", got=act.name)
-    ones = sp.simplify(M / lam)
+    ones = tidy_number(M / lam)
     c_d = sphere_average_expr(act, sp.Integer(d))
-    rel = sp.simplify(1 - c_d * ones)
+    rel = tidy_number(1 - c_d * ones)
     sm = target_law.scaling_moments(d, act.degree, dps=dps + 10) if scaling is None else scaling
     if (sm.dim, sm.degree, sm.law) != (d, act.degree, target_law.name):
         raise InputError("scaling", "scaling moments of another law, d or degree", got=(sm.law, sm.dim, sm.degree))
@@ -114,8 +115,8 @@ def etf_values(activation, M: int, d: int, dps: int = 30, law=None, *, scaling=N
     return ETFValues(
         activation=act.name, M=M, d=d, dps=dps, law=target_law.name, rho0=rho0, abar_method=sm.abar_method,
         beta_star=beta_t, c_d_exact=c_d, kappa_rho0_exact=k_rho0, ones_Kinv_ones_exact=ones, relative_loss_exact=rel,
-        beta_star_exact=None if abar_exact is None else sp.simplify(abar_exact * c_d / lam),
-        ltilde_star_exact=None if abar_exact is None else sp.simplify(abar_exact**2 * c_d * rel),
+        beta_star_exact=None if abar_exact is None else tidy_number(abar_exact * c_d / lam),
+        ltilde_star_exact=None if abar_exact is None else tidy_number(abar_exact**2 * c_d * rel),
         **values,
     )
 
@@ -176,7 +177,7 @@ def etf_closed_form_mp(activation, M: int, d: int, dps: int = 30) -> ETFClosedFo
         extra = lost + 10
     exact_zero = False
     if rel == 0 or lost > dps:  # numerically zero: decide exactly (rare, cheap for these small cases)
-        rel_exact = sp.simplify(1 - sphere_average_expr(act, sp.Integer(d)) * M / _lambda_exact(act, M))
+        rel_exact = tidy_number(1 - sphere_average_expr(act, sp.Integer(d)) * M / _lambda_exact(act, M))
         exact_zero = rel_exact == 0
         if exact_zero:
             rel = mpmath.mpf(0)

@@ -18,6 +18,7 @@ import numpy as np
 import sympy as sp
 
 from theory.activations import Activation
+from theory.closed_form import tidy_number
 
 RHO = sp.Symbol("rho", real=True)
 _THETA = sp.Symbol("theta", real=True)
@@ -214,7 +215,8 @@ def kernel_series(act, order: int) -> sp.Expr:
     >>> kernel_series(get_activation("relu"), 4)
     rho**4/(48*pi) + rho**2/(4*pi) + rho/4 + 1/(2*pi)
     """
-    return sum(sp.nsimplify(sp.simplify(act.hermite_coefficient(k) ** 2)) * RHO**k for k in range(order + 1))
+    coeffs = (tidy_number(act.hermite_coefficient(k) ** 2) for k in range(order + 1))
+    return sum((sp.nsimplify(c) if c.has(sp.Float) else c) * RHO**k for k, c in enumerate(coeffs))
 
 
 def _series_kernel(act, order: int) -> DualKernel:

@@ -16,10 +16,10 @@ References: derived here (docs/derivations.md, "pair average"); needed by theory
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
-from scipy.special import gammaln
 
 from theory.activations import Activation
 from theory.errors import InputError
@@ -54,7 +54,7 @@ def _rule(panels: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
 
 def _log_z(k: int) -> float:
     """log of Gamma(k/2) / (sqrt(pi) Gamma((k-1)/2)), the density constant of <w^, e_1> on S^{k-1}."""
-    return gammaln(k / 2) - 0.5 * np.log(np.pi) - gammaln((k - 1) / 2)
+    return math.lgamma(k / 2) - 0.5 * math.log(math.pi) - math.lgamma((k - 1) / 2)
 
 
 def _check_rho(rho: float) -> float:
@@ -141,7 +141,7 @@ def pair_average_disc(act: Activation, d: int, rho: float) -> float:
     f = kern.numpy(rad * np.cos(ph)[None, :]) * kern.numpy(rad * np.cos(ph - th_v)[None, :])
     weight = wpsi * np.sin(psi) * np.cos(psi) ** (d - 3)
     total = float(weight @ (f @ wph))
-    log_c = gammaln(d / 2) - np.log(np.pi) - gammaln(d / 2 - 1)
+    log_c = math.lgamma(d / 2) - math.log(math.pi) - math.lgamma(d / 2 - 1)
     return float(np.exp(log_c) * total)
 
 

@@ -10,6 +10,7 @@ import mpmath
 import sympy as sp
 
 from theory.activations import Activation, get_activation
+from theory.closed_form import tidy_number
 from theory.errors import InputError
 from theory.kernels import dual_kernel
 
@@ -122,7 +123,10 @@ def sphere_average_expr(act: Activation, d: sp.Expr = D) -> sp.Expr:
     n = act.degree
     mean_t = (act.p + act.q) / 2 * sphere_abs_moment(n, d)
     norm_moment = sp.Integer(2) ** n * sp.rf(d / sp.Integer(2), n)
-    return sp.simplify(sp.gammasimp(mean_t**2 * sp.expand_func(norm_moment)))
+    expr = sp.gammasimp(mean_t**2 * sp.expand_func(norm_moment))
+    if d.is_number:
+        return tidy_number(expr)
+    return expr if expr.has(sp.gamma) else sp.cancel(expr)  # simplify's form, at a fraction of its cost
 
 
 def _gamma_ratio_series(a: sp.Expr, b: sp.Expr, order: int, inv: sp.Symbol) -> sp.Expr:
@@ -157,8 +161,18 @@ def sphere_average_series(act: Activation, order: int = 3) -> sp.Expr:
     # (z^{-n/2})^2 * z^n = 1, so c_d -> const as d -> infinity.
     log_ratio = 2 * _gamma_ratio_series(0, sp.Rational(n, 2), order, inv_z) + _gamma_ratio_series(n, 0, order, inv_z)
     const = ((act.p + act.q) / 2) ** 2 * sp.gamma(sp.Rational(n + 1, 2)) ** 2 / sp.pi * 2**n
-    series = sp.series(sp.exp(log_ratio), ID, 0, order + 1).removeO()
-    return sp.expand(sp.simplify(const) * series)
+    return sp.expand(tidy_number(const) * _exp_series(sp.Poly(log_ratio, ID).all_coeffs()[::-1], order))
+
+
+def _exp_series(log_coeffs: list, order: int) -> sp.Expr:
+    """exp(sum_k l_k ID^k) to ID^order, l_0 = 0, by e_0 = 1, e_n = (1/n) sum_{k=1..n} k l_k e_(n-k) (exact)."""
+    lk = [sp.Integer(0)] * (order + 1)
+    for k, c in enumerate(log_coeffs[: order + 1]):
+        lk[k] = c
+    e = [sp.Integer(1)]
+    for n in range(1, order + 1):
+        e.append(sp.Rational(1, n) * sum(k * lk[k] * e[n - k] for k in range(1, n + 1)))
+    return sum(c * ID**n for n, c in enumerate(e))
 
 
 ID = sp.Symbol("ID", positive=True)

@@ -25,6 +25,7 @@ import numpy as np
 import sympy as sp
 
 from theory.activations import check_spec_length, parse_number
+from theory.closed_form import tidy_number
 from theory.errors import InputError
 
 LAW_NAMES = ("gaussian", "gaussian(s)", "rademacher", "uniform", "sparse_rademacher(p)", "moments(m4=..., m6=..., ...)")
@@ -208,7 +209,7 @@ class TargetLaw:
             return mpmath.mpf(1), "exact", sp.Integer(1)
         if self.kind == "gaussian":
             ex = (self.scale**2 / d) ** sp.Rational(p, 2) * 2 ** sp.Rational(p, 2) * sp.gamma(sp.Rational(d + p, 2)) / sp.gamma(sp.Rational(d, 2))
-            ex = sp.simplify(ex)
+            ex = tidy_number(ex)
             return _ev(ex, dps), "exact", ex
         if self.kind == "rademacher":
             return mpmath.mpf(1), "exact", sp.Integer(1)
