@@ -110,9 +110,8 @@ def _certify(act: Activation, M: int, d: int, h: tuple[Fraction, ...], delta: Fr
     for k, hk in enumerate(h):
         for i, c in enumerate(gegenbauer_monomials(k, d)):
             mono[i] += hk * c
-    p, p1, p2 = poly_arb(mono)
-    cert = certify_lower(lambda t: kern.value(t) - p(t), lambda t: kern.first(t) - p1(t), lambda t: kern.second(t) - p2(t),
-                         delta=delta, bits=BITS)
+    p, _, _ = poly_arb(mono)
+    cert = _kappa_minus_polynomial(act, tuple(mono), delta)
     with working_bits(BITS):
         h0 = arb(fmpq(h[0].numerator, h[0].denominator))
         h1 = p(arb(1))
@@ -122,6 +121,16 @@ def _certify(act: Activation, M: int, d: int, h: tuple[Fraction, ...], delta: Fr
         gap = q - a
         return LPBound(M, d, act.name, source, h, delta, float(a.lower().mid()), a.str(40, radius=False), q.str(40, radius=False),
                        float(gap.upper().mid()), cert, lp_status)
+
+
+@lru_cache(maxsize=512)
+def _kappa_minus_polynomial(act: Activation, mono: tuple[Fraction, ...], delta: Fraction) -> NonnegativityCertificate:
+    """The interval certificate of kappa - p >= -delta on [-1, 1], p = sum mono_i t^i; memoised, since a tangent
+    line's monomials are the same for every d (G_0 = 1, G_1 = t), so the cells of one M share it."""
+    kern = interval_kernel(act)
+    p, p1, p2 = poly_arb(list(mono))
+    return certify_lower(lambda t: kern.value(t) - p(t), lambda t: kern.first(t) - p1(t), lambda t: kern.second(t) - p2(t),
+                         delta=delta, bits=BITS)
 
 
 def tangent_bound(act: Activation, M: int, d: int, *, delta: Fraction = DEFAULT_DELTA) -> LPBound:

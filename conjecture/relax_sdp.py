@@ -22,7 +22,7 @@ References: Goemans & Williamson, J. ACM 42 (1995) (elliptope relaxation); docs/
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -114,8 +114,9 @@ def sdp_bound(act: Activation, M: int, negatives: int, *, solver: str = "CLARABE
     """Solve the sign-pattern SDP for ``negatives`` negative coefficients and check its KKT conditions.
 
     ``reuse`` (default): the bound depends on (activation, M, negatives, solver) only, not on d, so it is computed
-    once per process (memoised) on the cached DPP problem of its shape; ``reuse=False`` builds and solves a fresh
-    problem (the tests compare the two).
+    once per process (memoised) on the cached DPP problem of its shape, and k negatives share the solve of M - k
+    negatives: the constraints see the signs only through s s^T, and flipping every sign is a permutation of the
+    pattern. ``reuse=False`` builds and solves a fresh problem (the tests compare the two).
 
     Examples
     --------
@@ -126,8 +127,9 @@ def sdp_bound(act: Activation, M: int, negatives: int, *, solver: str = "CLARABE
     >>> b0.kkt.ok, abs(b0.value - q) < 1e-6   # tight at the ETF for beta >= 0
     (True, True)
     """
-    if reuse:
-        return _memoised(act, M, negatives, solver)
+    if reuse:  # s -> -s maps the pattern with k negatives onto M - k (the same problem, indices permuted)
+        mirror = min(negatives, M - negatives) if negatives > 0 else 0
+        return replace(_memoised(act, M, mirror, solver), negatives=negatives)
     return _compute(act, M, negatives, solver, reuse=False)
 
 

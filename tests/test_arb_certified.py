@@ -181,6 +181,18 @@ def test_dpp_resolves_agree_with_fresh_solves(act):
             assert sdp_bound(a, M, k) == sdp_bound(a, M, k)  # memoised: the same object's value
 
 
+@pytest.mark.parametrize("M", [4, 5])
+def test_mirrored_sign_patterns_solve_the_same_sdp(M):
+    """k and M - k negatives: fresh, independent solves agree, and the memo serves one for the other."""
+    relu = get_activation("relu")
+    for k in range(1, M):
+        a, b = sdp_bound(relu, M, k, reuse=False), sdp_bound(relu, M, M - k, reuse=False)
+        assert a.kkt.ok and b.kkt.ok
+        assert abs(a.value - b.value) <= 1e-7 * max(1.0, abs(a.value)), (M, k)
+        served = sdp_bound(relu, M, M - k)
+        assert served.negatives == M - k and abs(served.value - b.value) <= 1e-7 * max(1.0, abs(b.value))
+
+
 def test_from_mpf_is_exact_and_to_mpf_rounds_once():
     with mpmath.workdps(60):
         x = mpmath.mpf(1) / 3
