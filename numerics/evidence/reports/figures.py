@@ -78,7 +78,8 @@ def verdict_map_figure(rows: Sequence[dict], x: str, y: str | None, panels: Sequ
     verdicts = [str(r.get(key)) for r in rows for _, key in panels if r.get(key) is not None]
     colours = verdict_colours(verdicts)
     width = max(2.6, 0.75 * len(xs) + 1.2)
-    fig = Figure(figsize=(width * len(panels) + 0.6, max(2.0, 0.5 * len(ys) + 1.9)))
+    height = max(2.0, 0.5 * len(ys) + 1.9)
+    fig = Figure(figsize=(width * len(panels) + 0.6, height))
     for p, (panel_title, key) in enumerate(panels):
         ax = fig.add_subplot(1, len(panels), p + 1)
         for i, xv in enumerate(xs):
@@ -105,7 +106,7 @@ def verdict_map_figure(rows: Sequence[dict], x: str, y: str | None, panels: Sequ
                    bbox_to_anchor=(0.5, -0.02))
     if title:
         fig.suptitle(title, fontsize=9)
-    fig.subplots_adjust(bottom=0.28)
+    fig.subplots_adjust(bottom=min(0.28, 0.8 / height))  # room for the x labels and the legend: about 0.8 in
     return fig
 
 

@@ -33,7 +33,8 @@ th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: left; vertica
 td { font-family: ui-monospace, monospace; }
 pre { background: #f5f5f5; padding: 0.8em; white-space: pre-wrap; word-break: break-all; font-size: 0.85em; }
 .scroll { overflow-x: auto; }
-figure { display: inline-block; margin: 0.5em 1em 0.5em 0; }
+figure { display: inline-block; margin: 0.5em 1em 0.5em 0; max-width: 100%; }
+img.twolayer-figure { max-width: 100%; height: auto; }
 figcaption { font-size: 0.85em; color: #555; }
 .note { font-size: 0.85em; color: #444; }
 .v-proven, .v-agree, .v-confirmed, .v-match { color: #00734f; font-weight: bold; }
