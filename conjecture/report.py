@@ -181,9 +181,16 @@ def _figures(cells: Sequence[dict]) -> tuple[Figure, ...]:
             val = max(float(c["search_signed"]["best_value"]), 0.0) / C
             series.setdefault(f"M = {c['params']['M']}", []).append((c["params"]["d"], val, None))
     if len({c["params"]["d"] for c in cells}) > 1 and series:
-        figs.append(Figure("values.png", "Relative loss of the best frame found (signed beta), against d, one line per M",
-                           value_plot_png(series, xlabel="d (input dimension)",
-                                          ylabel="best Ltilde / C_target", title="best found, relative to C_target")))
+        if all(len(pts) == 1 for pts in series.values()):  # one d per M (e.g. --d M-1): one line against M
+            line = [(int(label.split("= ")[1]), pts[0][1], None) for label, pts in series.items()]
+            figs.append(Figure("values.png", "Relative loss of the best frame found (signed beta), against M "
+                               "(each M at its one d, as in the table)",
+                               value_plot_png({"best found": line}, xlabel="M (compressed width)",
+                                              ylabel="best Ltilde / C_target", title="best found, relative to C_target")))
+        else:
+            figs.append(Figure("values.png", "Relative loss of the best frame found (signed beta), against d, one line per M",
+                               value_plot_png(series, xlabel="d (input dimension)",
+                                              ylabel="best Ltilde / C_target", title="best found, relative to C_target")))
     return tuple(figs)
 
 

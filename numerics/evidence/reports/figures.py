@@ -110,6 +110,9 @@ def verdict_map_figure(rows: Sequence[dict], x: str, y: str | None, panels: Sequ
     return fig
 
 
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+
+
 def value_plot_png(series: dict, *, xlabel: str, ylabel: str, title: str = "", logy: bool = False,
                    logx: bool = False) -> bytes:
     """``series``: label -> [(x, y, error or None), ...]; error bars where given; the legend sits to the
@@ -118,13 +121,14 @@ def value_plot_png(series: dict, *, xlabel: str, ylabel: str, title: str = "", l
 
     fig = Figure(figsize=(6.4, 3.4))
     ax = fig.add_subplot(1, 1, 1)
-    for label, pts in series.items():
+    for k, (label, pts) in enumerate(series.items()):
         pts = sorted(p for p in pts if p[0] is not None and p[1] is not None)
         if not pts:
             continue
         errs = [0.0 if p[2] is None else p[2] for p in pts]
-        ax.errorbar([p[0] for p in pts], [p[1] for p in pts], yerr=errs if any(errs) else None, marker="o", ms=3,
-                    lw=1, capsize=2, label=label)
+        # the colour cycle has 10 colours: the marker changes with each further 10 series, so no two look alike
+        ax.errorbar([p[0] for p in pts], [p[1] for p in pts], yerr=errs if any(errs) else None,
+                    marker=_MARKERS[(k // 10) % len(_MARKERS)], ms=3.5, lw=1, capsize=2, label=label)
     if logy:
         ax.set_yscale("log")
     if logx:
