@@ -119,6 +119,8 @@ def certificate_text(c: dict) -> str:
         ref = c.get(key)
         if ref is not None:
             parts.append(f"{label} counterexample " + ("certified (interval)" if ref.get("certified") else "NOT certified"))
+    if not parts and c.get("verdict_nonneg") == "NOT_APPLICABLE" and c.get("verdict_signed") == "NOT_APPLICABLE":
+        return "- (no ETF)"
     return "; ".join(parts) or "none"
 
 
