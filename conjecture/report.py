@@ -163,11 +163,13 @@ def _compact(cells: Sequence[dict]) -> Table:
     rows = tuple((str(c["params"]["M"]), str(c["params"]["d"]), c["verdict_nonneg"].replace("_", " "),
                   c["verdict_signed"].replace("_", " "), etf_text(c, 13).split(" (")[0],
                   gap_text(c).split(" (")[0], certificate_text(c)) for c in cells)
+    certs = sorted({(e["file"].rsplit("/", 1)[-1], e["sha256"]) for c in cells
+                    for e in [c.get("elliptope_certificate")] if e})
+    shas = "".join(f"; {name} sha256 {sha}" for name, sha in certs)
     return Table("ETF conjecture: verdicts per cell (abar = 1)",
                  ("M", "d", "β ≥ 0", "signed β", "F_ETF", "gap found", "certificate (tolerance)"), rows,
                  f"gap found = (best - F_ETF)/C_target, SUPPORTED within {SEARCH_RTOL:g}; "
-                 f"proof tolerance {PROOF_RTOL:g} relative (an elliptope certificate has none; its sha256 is in "
-                 "report.html).")
+                 f"proof tolerance {PROOF_RTOL:g} relative (an elliptope certificate has none{shas}).")
 
 
 def _figures(cells: Sequence[dict]) -> tuple[Figure, ...]:
