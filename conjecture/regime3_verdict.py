@@ -39,6 +39,7 @@ from conjecture.ball_objective import ball_objective
 from conjecture.etf_family_bound import certify_family_lower, family_minimum
 from conjecture.etf_orientations import orientation_family
 from conjecture.etf_rotation_search import etf_orientation_search
+from conjecture.orientation_stored import stored_family_bound
 from conjecture.interval import interval_kernel, working_bits
 
 STATEMENT_SOME = "the ETF (some orientation) is optimal"
@@ -243,17 +244,25 @@ def refutation(summary, M: int, d: int, etf_value: float, frames: list, budget: 
         out["why"] = "no candidate's certified value is below the best ETF orientation found"
         return out
     top = max(usable.values())
+    stored = stored_family_bound(summary, M, d)
+    if stored is not None and stored.intact and Fraction(top) < stored.threshold < Fraction(etf_value):
+        return _with_bound(out, cands, usable, stored.threshold, stored.as_dict(), True, C, t0)
     T = Fraction(top) + (Fraction(etf_value) - Fraction(top)) * REFUTE_FRACTION
     T = T.limit_denominator(10**15)
     if not Fraction(top) < T < Fraction(etf_value):
         T = (Fraction(top) + Fraction(etf_value)) / 2
     bound = certify_family_lower(summary, M, d, T, rng=rng, max_boxes=budget.family_boxes,
                                  max_seconds=budget.family_seconds)
-    out["family_lower_bound"] = bound.as_dict()
+    return _with_bound(out, cands, usable, T, bound.as_dict(), bound.certified, C, t0)
+
+
+def _with_bound(out: dict, cands: dict, usable: dict, T: Fraction, bound: dict, certified: bool, C, t0) -> dict:
+    """Record the family lower bound F > T and which candidates it refutes (certified value below T)."""
+    out["family_lower_bound"] = bound
     for k, u in usable.items():
         below = cands[k]["value"] < arb(fmpq(T.numerator, T.denominator))
-        out["certified"][k] = bool(bound.certified and below)
-        out["candidates"][k]["gap_rel_certified"] = float((T - Fraction(u)) / Fraction(C)) if bound.certified else None
+        out["certified"][k] = bool(certified and below)
+        out["candidates"][k]["gap_rel_certified"] = float((T - Fraction(u)) / Fraction(C)) if certified else None
     out["threshold"] = str(T)
     out["seconds"] = round(time.perf_counter() - t0, 3)
     return out
