@@ -113,8 +113,10 @@ def certificate_text(c: dict) -> str:
     if "family_lower_bound" in ref3:
         fb = ref3["family_lower_bound"]
         state = "certified" if fb["certified"] else "NOT certified"
+        origin = (", the shipped certificate conjecture/data/orientation_44, when it was produced"
+                  if fb.get("reduction") == "stored certificate" else "")
         parts.append(f"min over ETF orientations > {float(Fraction(fb['threshold'])):.10g} {state} ({fb['search']['boxes']} boxes, "
-                     f"{fb['search']['seconds']:.0f} s)")
+                     f"{fb['search']['seconds']:.0f} s{origin})")
     for key, label in (("refutation_nonneg", "beta >= 0"), ("refutation_signed", "signed")):
         ref = c.get(key)
         if ref is not None:
