@@ -48,7 +48,7 @@ import numpy as np
 from flint import arb
 
 
-_TETRA = ((1, 1, 1), (1, -1, -1), (-1, 1, -1), (-1, -1, 1))
+TETRAHEDRON = ((1, 1, 1), (1, -1, -1), (-1, 1, -1), (-1, -1, 1))  # cube diagonals, an even number of minus signs
 
 
 def _abs_min(lo: Fraction, hi: Fraction) -> Fraction:
@@ -169,7 +169,7 @@ def _left_pure(u, p):
 
 def _tetra_rows(R):
     rows = []
-    for t in _TETRA:
+    for t in TETRAHEDRON:
         rows.append([sum((R[i][k] * t[k] for k in range(1, 3)), R[i][0] * t[0]) for i in range(3)])
     return rows
 
@@ -202,7 +202,7 @@ def _quat_rot(q):
 def _hyper_float(t):
     x, y, z, a, b, c = t
     R = _quat_rot((1.0, a, b, c))
-    P = (np.array(_TETRA, dtype=float) / math.sqrt(3)) @ R.T
+    P = (np.array(TETRAHEDRON, dtype=float) / math.sqrt(3)) @ R.T
     u = np.array([1.0, x, y, z])
     rows = np.array([_left_pure(u, p) for p in P]) / np.linalg.norm(u)
     return rows
@@ -219,7 +219,7 @@ def _tetra_pairs(ps):
 
 def _tetra_float(t):
     R = _quat_rot((1.0, *t))
-    return (np.array(_TETRA, dtype=float) / math.sqrt(3)) @ R.T
+    return (np.array(TETRAHEDRON, dtype=float) / math.sqrt(3)) @ R.T
 
 
 F0, F1 = Fraction(0), Fraction(1)

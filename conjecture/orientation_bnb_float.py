@@ -288,17 +288,22 @@ def open_set(tree: list, lo0, hi0, keep: Callable | None = None) -> tuple[np.nda
     return np.concatenate([lo[unproc], clo]), np.concatenate([hi[unproc], chi])
 
 
+def _halves(lo: np.ndarray, hi: np.ndarray, axis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(upper end of the left halves, lower end of the right halves) of boxes cut at the midpoint of ``axis``."""
+    ar = np.arange(len(axis))
+    mid = (lo[ar, axis] + hi[ar, axis]) / 2
+    left_hi, right_lo = hi.copy(), lo.copy()
+    left_hi[ar, axis] = mid
+    right_lo[ar, axis] = mid
+    return left_hi, right_lo
+
+
 def _children(lo: np.ndarray, hi: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The two halves of every box coded SPLIT + i (cut at the midpoint of axis i), left then right, in order."""
     sp = codes >= SPLIT
-    olo, ohi, ax = lo[sp], hi[sp], codes[sp].astype(np.int64) - SPLIT
-    ar = np.arange(len(ax))
-    mid = (olo[ar, ax] + ohi[ar, ax]) / 2
-    lhi = ohi.copy()
-    lhi[ar, ax] = mid
-    rlo = olo.copy()
-    rlo[ar, ax] = mid
-    clo = np.empty((2 * len(ax), lo.shape[1]))
+    olo, ohi = lo[sp], hi[sp]
+    lhi, rlo = _halves(olo, ohi, codes[sp].astype(np.int64) - SPLIT)
+    clo = np.empty((2 * len(olo), lo.shape[1]))
     chi = np.empty_like(clo)
     clo[0::2], clo[1::2] = olo, rlo
     chi[0::2], chi[1::2] = lhi, ohi
@@ -393,13 +398,8 @@ def estimate_search(jets: Callable, lo0: np.ndarray, hi0: np.ndarray, threshold:
         if progress:
             print(f"  depth {depth}: ~{size:.3g} boxes (sampled {len(lvl_lo)}), closed {frac}", flush=True)
         open_ = kind == ""
-        olo, ohi, ax = lvl_lo[open_], lvl_hi[open_], split[open_]
-        ar = np.arange(len(ax))
-        mid = (olo[ar, ax] + ohi[ar, ax]) / 2
-        left_hi = ohi.copy()
-        left_hi[ar, ax] = mid
-        right_lo = olo.copy()
-        right_lo[ar, ax] = mid
+        olo, ohi = lvl_lo[open_], lvl_hi[open_]
+        left_hi, right_lo = _halves(olo, ohi, split[open_])
         size = size * 2 * open_.mean()
         lvl_lo, lvl_hi = np.concatenate([olo, right_lo]), np.concatenate([left_hi, ohi])
     rate = n_eval / max(t_eval, 1e-9)

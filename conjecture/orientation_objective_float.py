@@ -42,7 +42,6 @@ True
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -51,9 +50,9 @@ from flint import arb, ctx
 
 from conjecture.float_interval import (Jet, add, down, intersect, inv_sqrt_apply, mag, mul, reciprocal_apply,
                                        sqr, sub, tighten, tri_pairs, up)
+from conjecture.etf_orientations import TETRAHEDRON as TETRA
 from conjecture.relu_kernel_float import damped_range, h4_range, h4p_range, h4pp_range
 
-TETRA = ((1, 1, 1), (1, -1, -1), (-1, 1, -1), (-1, -1, 1))
 SIGNS = tuple((1, s1, s2, s3) for s1 in (1, -1) for s2 in (1, -1) for s3 in (1, -1))  # one per pair +-s
 NEAR_ONE = 0.99
 RHO_FROM_ROWS = False  # rho = <s, v>/2 from the narrowed rows (cheaper) instead of <s, num> * factor/2  # above this |rho| the damped Hessian enclosure is used as well
@@ -277,33 +276,16 @@ def objective_point(theta: np.ndarray, degree: int = 4) -> tuple[np.ndarray, np.
 
 
 def objective_float(theta: np.ndarray) -> np.ndarray:
-    """F at the points theta (N, 6) in plain float64 (the direct formula, for sampling; not an enclosure)."""
-    th = np.atleast_2d(theta)
-    x, y, z, a, b, c = th.T
-    out = np.empty(len(th))
-    S = np.array([[s0, s1, s2, s3] for s0 in (1,) for s1 in (1, -1) for s2 in (1, -1) for s3 in (1, -1)], float) / 2
-    K = constants(4)
-    Cm = (K.C[0] + K.C[1]) / 2
-    k1 = 0.5
-    k0 = (math.sqrt(8 / 9) - (math.pi - math.acos(-1 / 3)) / 3) / (2 * math.pi)
-    lam = k1 + 3 * k0
-    for n in range(len(th)):
-        q0, q1, q2, q3 = 1.0, a[n], b[n], c[n]
-        nq = q0 * q0 + q1 * q1 + q2 * q2 + q3 * q3
-        R = np.array([[q0 * q0 + q1 * q1 - q2 * q2 - q3 * q3, 2 * (q1 * q2 - q0 * q3), 2 * (q1 * q3 + q0 * q2)],
-                      [2 * (q1 * q2 + q0 * q3), q0 * q0 - q1 * q1 + q2 * q2 - q3 * q3, 2 * (q2 * q3 - q0 * q1)],
-                      [2 * (q1 * q3 - q0 * q2), 2 * (q2 * q3 + q0 * q1), q0 * q0 - q1 * q1 - q2 * q2 + q3 * q3]]) / nq
-        P = (np.array(TETRA, float) / math.sqrt(3)) @ R.T
-        u = np.array([1.0, x[n], y[n], z[n]])
-        rows = np.array([[-(u[1] * p[0] + u[2] * p[1] + u[3] * p[2]), p[0] + u[2] * p[2] - u[3] * p[1],
-                          p[1] - u[1] * p[2] + u[3] * p[0], p[2] + u[1] * p[1] - u[2] * p[0]] for p in P])
-        rows /= np.linalg.norm(u)
-        r = np.clip(rows @ S.T, -1, 1)
-        ke = (np.sqrt(1 - r * r) + r * np.arcsin(r)) / (2 * math.pi)
-        bj = ke.mean(axis=1)
-        bb = bj.mean()
-        out[n] = Cm - 4 * bb**2 / lam - np.sum((bj - bb) ** 2) / (k1 - k0)
-    return out
+    """F at the points theta (N, 6) in plain float64, for sampling (not an enclosure): the chart's rows
+    (``conjecture.etf_orientations``) and ``etf_family_bound.family_value`` on the exact Rademacher summary,
+    none of this module's jets."""
+    from conjecture.etf_family_bound import family_value
+    from conjecture.etf_orientations import orientation_family
+    from theory.exact_anisotropic import exact_summary
+
+    fam, summary = orientation_family(4, 4), exact_summary("relu", 4, "rademacher")
+    rows = np.stack([fam.rows_float(t) for t in np.atleast_2d(theta)])
+    return family_value(summary, 4, rows)
 
 
 def secant_lower(centre: dict, box: dict, half: np.ndarray, degree: int = 4, with_slack: bool = False):
