@@ -52,7 +52,15 @@ def etf_text(c: dict, digits: int = 16) -> str:
             shown = loss_text(value, float(bound), digits=12)   # a loss >= 0: rounding noise prints as 0
         else:
             shown = f"{value:.12g}"
-        return f"{shown} (best ETF orientation, {etf.get('objective', 'exact')} objective)"
+        fb = ((c.get("regime3") or {}).get("refutation") or {}).get("family_lower_bound") or {}
+        zero = (((c.get("regime3") or {}).get("proven") or {}).get("zero_loss") or {})
+        if fb.get("certified"):
+            low = f"; every orientation certified > {float(Fraction(fb['threshold'])):.12g}"
+        elif zero:
+            low = f"; certified: |F| <= {zero['bound_rel']:.1e} C at the maximisers' orientation"
+        else:
+            low = "; an upper estimate of the minimum over orientations"
+        return f"{shown} (best ETF orientation found, {etf.get('objective', 'exact')} objective{low})"
     return "- (no ETF)"
 
 
@@ -115,8 +123,11 @@ def certificate_text(c: dict) -> str:
         state = "certified" if fb["certified"] else "NOT certified"
         origin = (", the shipped certificate conjecture/data/orientation_44, when it was produced"
                   if fb.get("reduction") == "stored certificate" else "")
+        gaps = [v.get("gap_rel_certified") for v in (ref3.get("candidates") or {}).values()]
+        gaps = [g for g in gaps if g is not None]
+        below = f"; the counterexample certified below it by {max(gaps):.2e} C_target" if gaps else ""
         parts.append(f"min over ETF orientations > {float(Fraction(fb['threshold'])):.10g} {state} ({fb['search']['boxes']} boxes, "
-                     f"{fb['search']['seconds']:.0f} s{origin})")
+                     f"{fb['search']['seconds']:.0f} s{origin}){below}")
     for key, label in (("refutation_nonneg", "beta >= 0"), ("refutation_signed", "signed")):
         ref = c.get(key)
         if ref is not None:
