@@ -2,7 +2,8 @@
 
     python benchmarks/bench_loss.py [--N 10000] [--d 256] [--M 16] [--target-se 1e-4] [--repeats 3] [--json out.json]
 
-1. Exact: ``exact_population_loss`` (float64, tiled N^2 d target term + N M d cross term), median of
+1. Exact: ``exact_population_loss`` (float64, tiled N^2 d target term + N M d cross term; the compiled J_n
+   kernel when it is built, numpy's with ``TWOLAYER_NUMPY_KERNEL=1``), median of
    ``repeats`` runs, with its a-priori rounding bound; and "warm": a new student against a target whose
    N^2 term is cached (``prepare_target``), which is how the minimum over theta uses it.
 2. Monte Carlo to standard error ``target_se`` (absolute): a pilot of ``pilot`` samples gives the
@@ -11,7 +12,8 @@
    extrapolated from the pilot (reported as such).
 3. Effective GFLOP/s of the exact path = (N^2 d + 2 N M d) / time (the flops of the half Gram matrix it
    needs; the N^2 / 2 kernel evaluations are extra work, not counted), against numpy's matmul on a
-   (4096 x d) @ (d x 4096) product measured on the same machine.
+   (4096 x d) @ (d x 4096) product (best of 3) measured just before each exact run; the rate ratio is
+   taken per pair and reported as median and range.
 
 The network: target a_i = 1, w_i ~ N(0, I/d) (MODEL.md default); student ``etf`` (default: simplex ETF with
 the Ltilde-optimal beta, the hardest case for Monte Carlo's competitor because L_N and its per-sample
@@ -46,6 +48,41 @@ def matmul_gflops(d: int, size: int = 4096, repeats: int = 3) -> float:
     return 2.0 * size * size * d / best / 1e9
 
 
+def kernel_ns_per_pair(repeats: int = 5) -> dict:
+    """ns per element of the ReLU kernel on one 256 x 2048 tile of cosines ~ N(0, 1/256), one thread, median
+    of ``repeats``: numpy's ufunc chain (J_1 in place, then the matrix-vector product) and the compiled
+    fused J_1 + weighted row sums (None when the extension is not built)."""
+    from numerics.compiled.kernel import compiled_kernel
+    from numerics.kappa import FastKappa
+    from theory.activations import get_activation
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(0.0, 1 / 16, (256, 2048))
+    w = rng.standard_normal(2048)
+    kap = FastKappa.from_activation(get_activation("relu"))
+    s, t = np.empty(16384), np.empty(16384)
+
+    def numpy_chain():
+        y = x.copy()
+        for a in range(0, 256, 8):
+            kap.evaluate_negated(y[a:a + 8], s.reshape(8, 2048), t.reshape(8, 2048))
+        return y @ w
+
+    compiled = compiled_kernel()
+    out = {}
+    for name, fn in (("numpy", numpy_chain), ("compiled", compiled and (lambda: compiled.j_weighted_rows(x, w, 1)))):
+        if fn is None:
+            out[name] = None
+            continue
+        runs = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            runs.append((time.perf_counter() - t0) / x.size * 1e9)
+        out[name] = statistics.median(runs)
+    return out
+
+
 def _student(kind: str, M: int, d: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     if kind == "etf":  # the Ltilde-optimal compressed network: small loss, small per-sample variance
         from theory.etf import simplex_etf
@@ -63,12 +100,16 @@ def bench(N: int = 10_000, d: int = 256, M: int = 16, target_se: float = 1e-4, r
     a = np.ones(N)
     W = rng.standard_normal((N, d)) / math.sqrt(d)
     b, V = _student(student, M, d, rng)
-    times = []
-    for _ in range(repeats):
+    exact_population_loss(a, W, b, V, "relu")  # warm-up: thread pool, library load, first-touch pages
+    flops = N * N * d + 2.0 * N * M * d
+    times, refs = [], []
+    for _ in range(repeats):  # interleaved with the matmul reference, so that both see the same machine state
+        refs.append(matmul_gflops(d))
         t = time.perf_counter()
         exact = exact_population_loss(a, W, b, V, "relu")
         times.append(time.perf_counter() - t)
     t_exact = statistics.median(times)
+    ratios = [flops / t / 1e9 / r for t, r in zip(times, refs)]
     # warm: the target's N^2 term cached (numerics.population_loss.PreparedTarget), a new student each time
     prepared = prepare_target(a, W, "relu")
     warm = []
@@ -92,18 +133,20 @@ def bench(N: int = 10_000, d: int = 256, M: int = 16, target_se: float = 1e-4, r
         mc_run = {"samples": needed, "seconds": time.perf_counter() - t, "value": mc.value, "se": mc.error_bound,
                   "z_vs_exact": (mc.value - exact.value) / mc.error_bound}
     t_mc = mc_run["seconds"] if mc_run else t_mc_predicted
-    flops = N * N * d + 2.0 * N * M * d
     eff = flops / t_exact / 1e9
-    ref = matmul_gflops(d)
+    ref = statistics.median(refs)
     return {"N": N, "d": d, "M": M, "student": student, "cpu_count": os.cpu_count(), "load_average": os.getloadavg(),
-            "exact": {"value": exact.value, "rounding_bound": exact.error_bound, "seconds_median": t_exact,
+            "exact": {"value": exact.value, "rounding_bound": exact.error_bound, "method": exact.method,
+                      "seconds_median": t_exact,
                       "seconds_all": times},
             "monte_carlo": {"target_se": target_se, "per_sample_variance": sample_var, "samples_needed": needed,
                             "seconds_per_sample": per_sample, "seconds": t_mc,
                             "measured" if mc_run else "extrapolated_from_pilot": mc_run or pilot},
             "exact_warm_seconds_median": t_warm, "speedup_exact_over_mc": t_mc / t_exact,
             "speedup_warm_exact_over_mc": t_mc / t_warm,
-            "effective_gflops_exact": eff, "numpy_matmul_gflops": ref, "matmul_over_exact": ref / eff}
+            "effective_gflops_exact": eff, "numpy_matmul_gflops": ref, "matmul_over_exact": ref / eff,
+            "rate_ratio_median": statistics.median(ratios), "rate_ratio_range": [min(ratios), max(ratios)],
+            "kernel_ns_per_pair": kernel_ns_per_pair()}
 
 
 @pytest.mark.benchmark
@@ -126,13 +169,16 @@ def main() -> None:
     args = ap.parse_args()
     out = bench(args.N, args.d, args.M, args.target_se, args.repeats, args.pilot, args.mc_budget, student=args.student)
     print(json.dumps(out, indent=1))
-    print(f"exact {out['exact']['seconds_median']:.3f} s (bound {out['exact']['rounding_bound']:.2g}); "
+    print(f"exact [{out['exact']['method']}] {out['exact']['seconds_median']:.3f} s "
+          f"(bound {out['exact']['rounding_bound']:.2g}); "
           f"MC to se {args.target_se:g}: {out['monte_carlo']['samples_needed']} samples, "
           f"{out['monte_carlo']['seconds']:.2f} s -> exact is {out['speedup_exact_over_mc']:.1f}x faster "
           f"(warm, target cached: {out['exact_warm_seconds_median'] * 1e3:.1f} ms, "
           f"{out['speedup_warm_exact_over_mc']:.0f}x); "
           f"effective {out['effective_gflops_exact']:.1f} GFLOP/s vs matmul {out['numpy_matmul_gflops']:.1f} "
-          f"({out['matmul_over_exact']:.2f}x)")
+          f"(exact / matmul rate, paired per repeat: median {out['rate_ratio_median']:.2f}, "
+          f"range {out['rate_ratio_range'][0]:.2f}-{out['rate_ratio_range'][1]:.2f}); "
+          f"ReLU kernel per pair, one thread: {out['kernel_ns_per_pair']}")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(out, fh, indent=1)

@@ -94,11 +94,17 @@ def _real_array(values: object, argument: str, ndim: int, expected: str) -> np.n
         raise InputError(argument, f"expected {expected} with |x| <= {MAX_WEIGHT_ABS:g}") from None
 
 
+def row_norms(rows: np.ndarray) -> np.ndarray:
+    """||row_i||_2 for every row (einsum: no N x d temporary, unlike np.linalg.norm)."""
+    return np.sqrt(np.einsum("ij,ij->i", rows, rows))
+
+
 def _check_values(arr: np.ndarray, argument: str) -> None:
-    if not np.all(np.isfinite(arr)):
+    extremes = (float(arr.min()), float(arr.max()))  # two reductions, no temporaries; NaN propagates
+    if not all(math.isfinite(v) for v in extremes):
         raise InputError(argument, "contains NaN or inf; weights must be finite")
-    big = np.abs(arr) > MAX_WEIGHT_ABS
-    if np.any(big):
+    if max(abs(v) for v in extremes) > MAX_WEIGHT_ABS:
+        big = np.abs(arr) > MAX_WEIGHT_ABS
         idx = np.unravel_index(int(np.argmax(big)), arr.shape)
         raise InputError(argument, f"entries must satisfy |x| <= {MAX_WEIGHT_ABS:g}, so that every computed value "
                                    f"stays finite; entry {list(map(int, idx))} is {float(arr[idx]):.3g}")
@@ -135,7 +141,7 @@ def _check_scales(coef: np.ndarray, rows: np.ndarray, coef_name: str, rows_name:
         log_rows = np.zeros(rows.shape[0])
     else:
         with np.errstate(divide="ignore"):
-            log_rows = n * np.log10(np.linalg.norm(rows, axis=1))  # -inf for a zero row
+            log_rows = n * np.log10(row_norms(rows))  # -inf for a zero row
         big = log_rows > log_limit
         if np.any(big):
             i = int(np.argmax(big))
@@ -151,7 +157,7 @@ def _check_scales(coef: np.ndarray, rows: np.ndarray, coef_name: str, rows_name:
 
 
 def _check_zero_rows(arr: np.ndarray, name: str, act: Activation) -> None:
-    if act.degree == 0 and np.any(np.linalg.norm(arr, axis=1) == 0):
+    if act.degree == 0 and np.any(row_norms(arr) == 0):
         raise InputError(name, "zero row: a degree-0 activation needs a direction for every neuron")
 
 

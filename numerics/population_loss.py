@@ -22,7 +22,13 @@ symmetrically), with pi - arccos(rho) = arccos(x) in one call (one ulp-level err
 and a subtraction) and no per-element factor plus; plus multiplies the summed tiles once: one more
 relative rounding of the self term (|self term| <= E_abs kappa(1)), counted by the 7th u of the relative
 term.  Every element carries no more roundings than in ``FastKappa.evaluate``, so the bound holds for
-both paths.  It is a worst-case bound; observed errors against the arb enclosure (numerics.interval_loss)
+both paths.  sin(theta) is sqrt((1 - rho)(1 + rho)) on every path: the textbook 1 - rho*rho loses up to
+2^-28 relative next to |rho| = 1 (3.6e-14 in kappa at rho = 1 - 2^26 u), which broke the allowance and,
+for two nearly parallel neurons, the bound itself (tests/test_numerics_loss.py).  When the optional C
+extension is built (numerics.compiled), the fast path's J_n and the weighted row sums of each tile are one
+fused loop whose arccos is a polynomial; numerics.compiled.asin_bound certifies its J_n error at 9.3, 18.1,
+69 and 515 u for n = 0..3, inside the allowance 16 u J_n(1) = 50, 50, 151 and 754 u, so the same bound
+holds.  It is a worst-case bound; observed errors against the arb enclosure (numerics.interval_loss)
 are typically 10^3-10^5 times smaller.
 
 References: MODEL.md sections 1-2; Cho & Saul (2009) for kappa; Higham, "Accuracy and Stability of
@@ -51,8 +57,9 @@ from functools import partial
 
 import numpy as np
 
+from numerics.compiled.kernel import CompiledKernel, compiled_kernel
 from numerics.kappa import FastKappa
-from numerics.networks import NetworkPair, validate_student, validate_target
+from numerics.networks import NetworkPair, row_norms, validate_student, validate_target
 from theory.activations import Activation, get_activation
 
 UNIT_ROUNDOFF = 2.0**-53
@@ -116,7 +123,7 @@ class LossResult:
 
 def scaled_units(weights: np.ndarray, degree: int) -> tuple[np.ndarray, np.ndarray]:
     """(rows / ||row||, ||row||^degree); a zero row gets a zero unit vector (its neuron is sigma(0) = 0)."""
-    norms = np.linalg.norm(weights, axis=1)
+    norms = row_norms(weights)
     safe = np.where(norms > 0, norms, 1.0)
     return weights / safe[:, None], norms**degree
 
@@ -143,8 +150,13 @@ def default_kappa_threads() -> int:
     return min(4, os.cpu_count() or 1)
 
 
-def _fast_rows(kap: FastKappa, x: np.ndarray, scratch: tuple[np.ndarray, np.ndarray]) -> None:
-    """J_n in place on the rows of x = -rho, CHUNK elements at a time so that the 3 live arrays stay in L2."""
+def _fast_rows(kap: FastKappa, x: np.ndarray, scratch: tuple[np.ndarray, np.ndarray],
+               compiled: CompiledKernel | None) -> None:
+    """J_n in place on the rows of x = -rho: in one call of the compiled kernel, or with numpy ufuncs CHUNK
+    elements at a time so that the 3 live arrays stay in L2."""
+    if compiled is not None:
+        compiled.j_negated(x, kap.degree)
+        return
     h, w = x.shape
     step = max(1, CHUNK // w)
     s_flat, t_flat = scratch
@@ -154,7 +166,8 @@ def _fast_rows(kap: FastKappa, x: np.ndarray, scratch: tuple[np.ndarray, np.ndar
         kap.evaluate_negated(x[a:b], s_flat[:m].reshape(b - a, w), t_flat[:m].reshape(b - a, w))
 
 
-def _kappa_tile(kap: FastKappa, g: np.ndarray, out: np.ndarray, work, pool, scratch) -> np.ndarray:
+def _kappa_tile(kap: FastKappa, g: np.ndarray, out: np.ndarray, work, pool, scratch,
+                compiled: CompiledKernel | None) -> np.ndarray:
     """Fast path (``kap.has_fast_path``): g holds -rho, J_n(rho) replaces it in place (kappa = plus J_n).
     Otherwise g holds rho and kappa(g) goes into ``out``.  With a pool, row slices run concurrently
     (ufuncs release the GIL); ``scratch`` holds one pair of chunk buffers per slice."""
@@ -162,7 +175,7 @@ def _kappa_tile(kap: FastKappa, g: np.ndarray, out: np.ndarray, work, pool, scra
     edges = np.linspace(0, g.shape[0], k + 1).astype(int)
     slices = [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
     if kap.has_fast_path:
-        jobs = [partial(_fast_rows, kap, g[a:b], scratch[i]) for i, (a, b) in enumerate(slices)]
+        jobs = [partial(_fast_rows, kap, g[a:b], scratch[i], compiled) for i, (a, b) in enumerate(slices)]
         res = g
     else:
         jobs = [partial(kap.evaluate, g[a:b], out=out[a:b], work=tuple(x[a:b] for x in work)) for a, b in slices]
@@ -177,7 +190,7 @@ def _kappa_tile(kap: FastKappa, g: np.ndarray, out: np.ndarray, work, pool, scra
 
 
 def _self_rows(r0: int, r1: int, alpha: np.ndarray, units: np.ndarray, lhs: np.ndarray, kap: FastKappa, bufs,
-               pool, scratch) -> list[float]:
+               pool, scratch, compiled: CompiledKernel | None) -> list[float]:
     """Contributions of row block [r0, r1) against columns >= r0 (symmetric tiling), in units of ``plus``
     on the fast path (``lhs`` = -units there, else units)."""
     n = alpha.size
@@ -190,7 +203,10 @@ def _self_rows(r0: int, r1: int, alpha: np.ndarray, units: np.ndarray, lhs: np.n
         w = c1 - c0
         g, out, *work = (b[: h * w].reshape(h, w) for b in bufs)
         np.matmul(rows, units[c0:c1].T, out=g)
-        k = _kappa_tile(kap, g, out, work, pool, scratch)
+        if compiled is not None:
+            parts.extend(_compiled_tile_parts(compiled, kap.degree, g, alpha, r0, r1, c0, c1, pool))
+            continue
+        k = _kappa_tile(kap, g, out, work, pool, scratch, compiled)
         if c0 == r0:  # diagonal tile: rho_ii = 1 exactly; the square block counts i<k and k<i once each
             idx = np.arange(h)
             k[idx, idx] = diag
@@ -199,6 +215,34 @@ def _self_rows(r0: int, r1: int, alpha: np.ndarray, units: np.ndarray, lhs: np.n
                 parts.append(2.0 * float(alpha[r0:r1] @ (k[:, h:] @ alpha[r1:c1])))
         else:
             parts.append(2.0 * float(alpha[r0:r1] @ (k @ alpha[c0:c1])))
+    return parts
+
+
+def _compiled_tile_parts(compiled: CompiledKernel, degree: int, g: np.ndarray, alpha: np.ndarray, r0: int, r1: int,
+                         c0: int, c1: int, pool) -> list[float]:
+    """The parts of ``_self_rows`` for one tile g = -rho through the compiled kernel: J_n and the weighted row
+    sums in one pass (the tile is read once and never written back).  On the diagonal tile x_ii = -1
+    exactly, so J_n(1) comes out as ``FastKappa.j_at_one``, bit for bit."""
+    h = r1 - r0
+    if c0 == r0:
+        idx = np.arange(h)
+        g[idx, idx] = -1.0
+
+    def row_sums(block: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        if pool is None or block.shape[0] < 2:
+            return compiled.j_weighted_rows(block, weights, degree)
+        k = pool._max_workers  # noqa: SLF001 - our pool
+        edges = np.linspace(0, block.shape[0], k + 1).astype(int)
+        jobs = [pool.submit(compiled.j_weighted_rows, block[a:b], weights, degree)
+                for a, b in zip(edges[:-1], edges[1:]) if b > a]
+        return np.concatenate([job.result() for job in jobs])
+
+    a_rows = alpha[r0:r1]
+    if c0 != r0:
+        return [2.0 * float(a_rows @ row_sums(g, alpha[c0:c1]))]
+    parts = [float(a_rows @ row_sums(g[:, :h], alpha[r0:r1]))]
+    if c1 - c0 > h:
+        parts.append(2.0 * float(a_rows @ row_sums(g[:, h:], alpha[r1:c1])))
     return parts
 
 
@@ -211,7 +255,7 @@ def _blas_single_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def _row_blocks_parallel(alpha, units, lhs, kap, rows, cols, workers, blas_limit) -> list[float]:
+def _row_blocks_parallel(alpha, units, lhs, kap, rows, cols, workers, blas_limit, compiled) -> list[float]:
     """Whole row blocks (Gram tile, kernel, matrix-vector products) on ``workers`` threads, BLAS on one
     thread each; every thread takes a private buffer set from a queue.  Parts keep row-block order."""
     n = alpha.size
@@ -222,7 +266,7 @@ def _row_blocks_parallel(alpha, units, lhs, kap, rows, cols, workers, blas_limit
     def block(r0: int) -> list[float]:
         bufs, scratch = free.get()
         try:
-            return _self_rows(r0, min(r0 + ROW_TILE, n), alpha, units, lhs, kap, bufs, None, scratch)
+            return _self_rows(r0, min(r0 + ROW_TILE, n), alpha, units, lhs, kap, bufs, None, scratch, compiled)
         finally:
             free.put((bufs, scratch))
 
@@ -230,7 +274,8 @@ def _row_blocks_parallel(alpha, units, lhs, kap, rows, cols, workers, blas_limit
         return [p for parts in pool.map(block, range(0, n, ROW_TILE)) for p in parts]
 
 
-def target_self_term(alpha: np.ndarray, units: np.ndarray, kap: FastKappa, *, workers: int | None = None) -> float:
+def target_self_term(alpha: np.ndarray, units: np.ndarray, kap: FastKappa, *, workers: int | None = None,
+                     compiled: CompiledKernel | None = None) -> float:
     """(1/N^2) sum_{i,k} alpha_i alpha_k kappa(<w^_i, w^_k>), tiled over the upper triangle.
 
     Tiles are ROW_TILE x COL_TILE with scratch buffers allocated once.  With ``workers`` > 1 (default
@@ -242,7 +287,8 @@ def target_self_term(alpha: np.ndarray, units: np.ndarray, kap: FastKappa, *, wo
     relu, relu^n, step) the Gram tile is formed from the negated units, so -rho arrives ready for
     arccos(-rho) = pi - arccos(rho), J_n is evaluated in place in the Gram buffer, and ``plus``
     multiplies the final sum once (``FastKappa.evaluate_negated``).  Every route uses the same tiles and
-    the same summation order (parts in row-block order, then ``math.fsum``).
+    the same summation order (parts in row-block order, then ``math.fsum``).  With ``compiled``
+    (numerics.compiled.kernel, fast path only) J_n is one fused C loop per row slice instead of the ufuncs.
     """
     n = alpha.size
     rows, cols = min(ROW_TILE, n), min(COL_TILE, n)
@@ -252,17 +298,19 @@ def target_self_term(alpha: np.ndarray, units: np.ndarray, kap: FastKappa, *, wo
     threaded = workers > 1 and n >= 2 * ROW_TILE
     blas_limit = _blas_single_thread() if threaded else None
     if blas_limit is not None:
-        parts = _row_blocks_parallel(alpha, units, lhs, kap, rows, cols, workers, blas_limit)
+        parts = _row_blocks_parallel(alpha, units, lhs, kap, rows, cols, workers, blas_limit, compiled)
     else:
         bufs = _buffers(rows, cols)
         scratch = [(np.empty(max(CHUNK, cols)), np.empty(max(CHUNK, cols))) for _ in range(workers if threaded else 1)]
         if threaded:
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 parts = [p for r0 in range(0, n, ROW_TILE)
-                         for p in _self_rows(r0, min(r0 + ROW_TILE, n), alpha, units, lhs, kap, bufs, pool, scratch)]
+                         for p in _self_rows(r0, min(r0 + ROW_TILE, n), alpha, units, lhs, kap, bufs, pool, scratch,
+                                             compiled)]
         else:
             parts = [p for r0 in range(0, n, ROW_TILE)
-                     for p in _self_rows(r0, min(r0 + ROW_TILE, n), alpha, units, lhs, kap, bufs, None, scratch)]
+                     for p in _self_rows(r0, min(r0 + ROW_TILE, n), alpha, units, lhs, kap, bufs, None, scratch,
+                                         compiled)]
     total = math.fsum(parts)
     if fast:
         total *= kap.plus
@@ -279,6 +327,7 @@ class PreparedTarget:
     activation: Activation
     self_term: float
     dim: int
+    self_term_kernel: str = "numpy"  # how J_n of the self term was evaluated: "compiled" (C) or "numpy"
 
     @property
     def n(self) -> int:
@@ -305,7 +354,8 @@ class PreparedTarget:
         terms = (self.self_term, -2.0 * cross, student)
         value = math.fsum(terms)
         bound = rounding_bound(self.alpha, beta, self.dim, self.kappa)
-        return LossResult(value=value, error_bound=bound, terms=terms, method="float64-blocked",
+        method = "float64-blocked" if self.self_term_kernel == "numpy" else "float64-blocked, compiled J_n"
+        return LossResult(value=value, error_bound=bound, terms=terms, method=method,
                           precision="float64", status=LossStatus.ROUNDING_BOUND, n_target=self.n,
                           n_student=int(beta.size), dim=self.dim, activation=self.activation.name, seed=seed)
 
@@ -327,16 +377,27 @@ def rounding_bound(alpha: np.ndarray, beta: np.ndarray, dim: int, kap: FastKappa
 
 
 def prepare_target(target_a, target_W, activation: str | Activation = "relu", *,
-                   workers: int | None = None) -> PreparedTarget:
-    """Validate (a, W), compute scaling factors, unit directions and the cached self term."""
+                   workers: int | None = None, use_compiled: bool = True) -> PreparedTarget:
+    """Validate (a, W), compute scaling factors, unit directions and the cached self term.
+
+    The self term uses the compiled J_n kernel (numerics.compiled) when it was built, the activation has
+    the fast path and ``use_compiled`` is true; its certified error lies inside the same per-element
+    allowance as numpy's, so the rounding bound is the same either way.
+    """
     act = get_activation(activation) if isinstance(activation, str) else activation
     a_, W_ = validate_target(target_a, target_W, act)
+    return _prepare_validated(a_, W_, act, workers, use_compiled)
+
+
+def _prepare_validated(a_: np.ndarray, W_: np.ndarray, act: Activation, workers: int | None,
+                       use_compiled: bool) -> PreparedTarget:
     units, scale = scaled_units(W_, act.degree)
     alpha = a_ * scale
     kap = FastKappa.from_activation(act)
-    self_term = target_self_term(alpha, units, kap, workers=workers)
+    compiled = compiled_kernel() if use_compiled and kap.has_fast_path else None
+    self_term = target_self_term(alpha, units, kap, workers=workers, compiled=compiled)
     return PreparedTarget(alpha=alpha, units=units, kappa=kap, activation=act, self_term=self_term,
-                          dim=int(W_.shape[1]))
+                          dim=int(W_.shape[1]), self_term_kernel="numpy" if compiled is None else "compiled")
 
 
 def exact_population_loss(target_a, target_W, student_b, student_V, activation: str | Activation = "relu",
@@ -357,5 +418,5 @@ def exact_population_loss(target_a, target_W, student_b, student_V, activation: 
     """
     act = get_activation(activation) if isinstance(activation, str) else activation
     pair = NetworkPair.from_arrays(target_a, target_W, student_b, student_V, act)
-    prepared = prepare_target(pair.a, pair.W, act)
+    prepared = _prepare_validated(pair.a, pair.W, act, None, True)
     return prepared.loss(pair.b, pair.V, seed=seed)

@@ -71,6 +71,41 @@ def test_negated_fast_path_matches_theory_kernel(name):
     assert not FastKappa.from_activation(get_activation("abs")).has_fast_path  # p q != 0: the general path
 
 
+def _cosines_near_plus_minus_one() -> np.ndarray:
+    """Cosines 1 - k u and -1 + k u around k = 2^26, where c*c rounds by u/2 relative to 1 - c^2 ~ 2^-26."""
+    k = np.concatenate([[1, 2, 3], np.arange(2**26 - 40, 2**26 + 40), [3 * 2**25, 2**27, 2**30]]).astype(float)
+    return np.concatenate([1 - k * U, -1 + k * U, np.linspace(-1, 1, 101)])
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_kernel_formula_error_within_the_allowance_next_to_plus_minus_one(name):
+    """The formula part of e_kappa in numerics.population_loss, 16 u (|p| + |q|)^2 k_n(1) per element, holds
+    for both float paths against arb at the same float cosine.  (1 - c^2 as 1 - c*c broke it by 300x.)"""
+    kap = FastKappa.from_activation(get_activation(name))
+    allowance = 16 * U * (abs(kap.p) + abs(kap.q)) ** 2 * (0.5, 0.5, 1.5, 7.5)[kap.degree]
+    c = _cosines_near_plus_minus_one()
+    paths = [kap.evaluate(c.copy())]
+    if kap.has_fast_path:
+        x = -c
+        paths.append(kap.plus * kap.evaluate_negated(x, np.empty_like(x), np.empty_like(x)))
+    with ctx.workprec(200):
+        exact = [kap.evaluate_arb(arb(float(v))) for v in c]
+        for got in paths:
+            worst = max(abs(arb(float(g)) - e).upper() for g, e in zip(got, exact))
+            assert worst <= allowance, (name, float(worst.mid()) / U)
+
+
+def test_bound_holds_for_two_nearly_parallel_neurons():
+    """d = 2, an angle of 1.2e-4 (cosine 1 - 2^26 u): the float64 loss lies within its a-priori bound of
+    the arb enclosure (it missed it by 1.5x when 1 - rho^2 was formed as 1 - rho*rho)."""
+    phi = 1.2207e-4
+    W = np.array([[1.0, 0.0], [math.cos(phi), math.sin(phi)]])
+    for b in (0.9, 1.0):
+        fl = exact_population_loss([1.0, 1.0], W, [b], [[1.0, 0.0]], "relu")
+        ball = certified_population_loss([1.0, 1.0], W, [b], [[1.0, 0.0]], "relu")
+        assert abs(fl.value - ball.value) <= fl.error_bound - ball.error_bound
+
+
 def test_lipschitz_constant_bounds_the_derivative():
     for name in ("relu", "abs", "relu^2", "relu^3", "leaky_relu(0.1)"):
         act = get_activation(name)
