@@ -339,12 +339,17 @@ def sweep(*, M=DEFAULT_M, d=DEFAULT_D, activation: str = "relu", regime: str = "
     outcome = run_sweep(evaluate_cell, cells, kind=KIND, **options)
     act = cells[0]["activation"]
     sections, study_data = _studies(study, sorted({c["M"] for c in cells}), act, options["seed"], cells)
-    title = f"ETF conjecture, regime {cells[0]['regime']}, {act}"
+    first = cells[0]
+    law = first.get("law")
+    title = f"ETF conjecture, regime {first['regime']}, {act}" + (f", {law} entries" if law else "")
+    flags = "".join(f" {flag} {value}" for flag, value, default in
+                    (("--regime", first["regime"], "I"), ("--activation", act, "relu"), ("--law", law, None))
+                    if value != default)
     folder = bundle = None
     if root is not None:
         folder = new_run_folder(root, outcome.run_id)
         bundle = write_sweep_reports(outcome, folder, title=title, sections=sections, extra=study_data or None,
-                                     description=f"twolayer conjecture --M {M} --d {d}, {cells[0]['starts']} starts "
+                                     description=f"twolayer conjecture{flags} --M {M} --d {d}, {first['starts']} starts "
                                                  f"per cell, sweep seed {options['seed']}; computed "
                                                  f"{outcome.computed}, reused {outcome.reused} cells from the store.")
     ordered = sorted(outcome.records, key=lambda r: (r.result["params"]["M"], r.result["params"]["d"]))

@@ -77,8 +77,12 @@ def verdict_map_figure(rows: Sequence[dict], x: str, y: str | None, panels: Sequ
     ys = sorted({r.get(y) for r in rows}, key=_sort_key) if y else [None]
     verdicts = [str(r.get(key)) for r in rows for _, key in panels if r.get(key) is not None]
     colours = verdict_colours(verdicts)
-    width = max(2.6, 0.75 * len(xs) + 1.2)
-    height = max(2.0, 0.5 * len(ys) + 1.9)
+    # cells shrink on big grids, so that a panel stays within about 7 x 6 in and its text readable at page width
+    cell_w = min(0.75, 6.0 / len(xs))
+    cell_h = min(0.5, 4.0 / len(ys))
+    label_size = min(6.5, cell_w * 72 / 4.2)  # 'PROVEN' is about 4 em wide
+    width = max(2.6, cell_w * len(xs) + 1.2)
+    height = max(2.0, cell_h * len(ys) + 1.9)
     fig = Figure(figsize=(width * len(panels) + 0.6, height))
     for p, (panel_title, key) in enumerate(panels):
         ax = fig.add_subplot(1, len(panels), p + 1)
@@ -91,13 +95,14 @@ def verdict_map_figure(rows: Sequence[dict], x: str, y: str | None, panels: Sequ
                 top, n = Counter(here).most_common(1)[0]
                 label = SHORT.get(top, top[:9]) + ("" if n == len(here) else f" {n}/{len(here)}")
                 ax.add_patch(Rectangle((i - 0.48, j - 0.48), 0.96, 0.96, facecolor=colours[top], edgecolor="white"))
-                ax.text(i, j, label, ha="center", va="center", fontsize=6.5, color="white" if top != "SUPPORTED" else "black")
+                ax.text(i, j, label, ha="center", va="center", fontsize=label_size,
+                        color="white" if top != "SUPPORTED" else "black")
         ax.set_xlim(-0.5, len(xs) - 0.5)
         ax.set_ylim(-0.5, len(ys) - 0.5)
         ax.set_xticks(range(len(xs)), [str(v) for v in xs])
         ax.set_yticks(range(len(ys)), [str(v) for v in ys] if y else [])
         ax.set_xlabel(xlabel or x)
-        if y:
+        if y and p == 0:  # the panels share the y axis: one label, so that it never runs into the next panel
             ax.set_ylabel(ylabel or y)
         ax.set_title(panel_title, fontsize=9)
     handles = [Patch(facecolor=c, edgecolor="none", label=v) for v, c in colours.items()]
