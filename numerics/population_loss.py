@@ -150,13 +150,8 @@ def default_kappa_threads() -> int:
     return min(4, os.cpu_count() or 1)
 
 
-def _fast_rows(kap: FastKappa, x: np.ndarray, scratch: tuple[np.ndarray, np.ndarray],
-               compiled: CompiledKernel | None) -> None:
-    """J_n in place on the rows of x = -rho: in one call of the compiled kernel, or with numpy ufuncs CHUNK
-    elements at a time so that the 3 live arrays stay in L2."""
-    if compiled is not None:
-        compiled.j_negated(x, kap.degree)
-        return
+def _fast_rows(kap: FastKappa, x: np.ndarray, scratch: tuple[np.ndarray, np.ndarray]) -> None:
+    """J_n in place on the rows of x = -rho, CHUNK elements at a time so that the 3 live arrays stay in L2."""
     h, w = x.shape
     step = max(1, CHUNK // w)
     s_flat, t_flat = scratch
@@ -166,83 +161,78 @@ def _fast_rows(kap: FastKappa, x: np.ndarray, scratch: tuple[np.ndarray, np.ndar
         kap.evaluate_negated(x[a:b], s_flat[:m].reshape(b - a, w), t_flat[:m].reshape(b - a, w))
 
 
-def _kappa_tile(kap: FastKappa, g: np.ndarray, out: np.ndarray, work, pool, scratch,
-                compiled: CompiledKernel | None) -> np.ndarray:
+def _row_slices(pool, rows: int) -> list[tuple[int, int]]:
+    """The row ranges of one tile that run concurrently: one per pool thread (all rows without a pool)."""
+    k = pool._max_workers if pool is not None and rows >= 2 else 1  # noqa: SLF001 - our pool
+    edges = np.linspace(0, rows, k + 1).astype(int)
+    return [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+
+
+def _run_all(jobs: list, pool) -> list:
+    """The jobs' results in order: in the pool (ufuncs and the compiled kernel release the GIL) or here."""
+    if pool is None or len(jobs) == 1:
+        return [job() for job in jobs]
+    return [fut.result() for fut in [pool.submit(job) for job in jobs]]
+
+
+def _kappa_tile(kap: FastKappa, g: np.ndarray, out: np.ndarray, work, pool, scratch) -> np.ndarray:
     """Fast path (``kap.has_fast_path``): g holds -rho, J_n(rho) replaces it in place (kappa = plus J_n).
-    Otherwise g holds rho and kappa(g) goes into ``out``.  With a pool, row slices run concurrently
-    (ufuncs release the GIL); ``scratch`` holds one pair of chunk buffers per slice."""
-    k = pool._max_workers if pool is not None and g.shape[0] >= 2 else 1  # noqa: SLF001 - our pool
-    edges = np.linspace(0, g.shape[0], k + 1).astype(int)
-    slices = [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+    Otherwise g holds rho and kappa(g) goes into ``out``.  With a pool, row slices run concurrently;
+    ``scratch`` holds one pair of chunk buffers per slice."""
+    slices = _row_slices(pool, g.shape[0])
     if kap.has_fast_path:
-        jobs = [partial(_fast_rows, kap, g[a:b], scratch[i], compiled) for i, (a, b) in enumerate(slices)]
-        res = g
-    else:
-        jobs = [partial(kap.evaluate, g[a:b], out=out[a:b], work=tuple(x[a:b] for x in work)) for a, b in slices]
-        res = out
-    if k == 1:
-        for job in jobs:
-            job()
-    else:
-        for fut in [pool.submit(job) for job in jobs]:
-            fut.result()
-    return res
+        _run_all([partial(_fast_rows, kap, g[a:b], scratch[i]) for i, (a, b) in enumerate(slices)], pool)
+        return g
+    _run_all([partial(kap.evaluate, g[a:b], out=out[a:b], work=tuple(x[a:b] for x in work)) for a, b in slices],
+             pool)
+    return out
+
+
+def _tile_parts(row_sums, alpha: np.ndarray, r0: int, r1: int, c0: int, c1: int) -> list[float]:
+    """The contributions of tile [r0, r1) x [c0, c1), given ``row_sums(lo, hi, weights)`` = the kernel rows
+    over the tile's columns [lo, hi) times ``weights``.  Off the diagonal a tile counts twice (i < k and k < i);
+    on the diagonal tile the square block counts once and the rest twice."""
+    h, a_rows = r1 - r0, alpha[r0:r1]
+    if c0 != r0:
+        return [2.0 * float(a_rows @ row_sums(0, c1 - c0, alpha[c0:c1]))]
+    parts = [float(a_rows @ row_sums(0, h, alpha[r0:r1]))]
+    if c1 - c0 > h:
+        parts.append(2.0 * float(a_rows @ row_sums(h, c1 - c0, alpha[r1:c1])))
+    return parts
 
 
 def _self_rows(r0: int, r1: int, alpha: np.ndarray, units: np.ndarray, lhs: np.ndarray, kap: FastKappa, bufs,
                pool, scratch, compiled: CompiledKernel | None) -> list[float]:
     """Contributions of row block [r0, r1) against columns >= r0 (symmetric tiling), in units of ``plus``
-    on the fast path (``lhs`` = -units there, else units)."""
+    on the fast path (``lhs`` = -units there, else units).  With ``compiled``, J_n and the weighted row sums
+    are one pass of the C kernel over each tile (read once, never written back); on the diagonal tile
+    x_ii = -1 exactly, so J_n(1) comes out as ``FastKappa.j_at_one``, bit for bit."""
     n = alpha.size
     parts: list[float] = []
     rows = lhs[r0:r1]
     h = r1 - r0
-    diag = kap.j_at_one if kap.has_fast_path else kap.at_one
+    idx = np.arange(h)
     for c0 in range(r0, n, COL_TILE):
         c1 = min(c0 + COL_TILE, n)
         w = c1 - c0
         g, out, *work = (b[: h * w].reshape(h, w) for b in bufs)
         np.matmul(rows, units[c0:c1].T, out=g)
         if compiled is not None:
-            parts.extend(_compiled_tile_parts(compiled, kap.degree, g, alpha, r0, r1, c0, c1, pool))
-            continue
-        k = _kappa_tile(kap, g, out, work, pool, scratch, compiled)
-        if c0 == r0:  # diagonal tile: rho_ii = 1 exactly; the square block counts i<k and k<i once each
-            idx = np.arange(h)
-            k[idx, idx] = diag
-            parts.append(float(alpha[r0:r1] @ (k[:, :h] @ alpha[r0:r1])))
-            if w > h:
-                parts.append(2.0 * float(alpha[r0:r1] @ (k[:, h:] @ alpha[r1:c1])))
+            if c0 == r0:
+                g[idx, idx] = -1.0
+            slices = _row_slices(pool, h)
+
+            def row_sums(lo, hi, weights, g=g, slices=slices):
+                jobs = [partial(compiled.j_weighted_rows, g[a:b, lo:hi], weights, kap.degree) for a, b in slices]
+                return np.concatenate(_run_all(jobs, pool))
         else:
-            parts.append(2.0 * float(alpha[r0:r1] @ (k @ alpha[c0:c1])))
-    return parts
+            k = _kappa_tile(kap, g, out, work, pool, scratch)
+            if c0 == r0:  # diagonal tile: rho_ii = 1 exactly
+                k[idx, idx] = kap.j_at_one if kap.has_fast_path else kap.at_one
 
-
-def _compiled_tile_parts(compiled: CompiledKernel, degree: int, g: np.ndarray, alpha: np.ndarray, r0: int, r1: int,
-                         c0: int, c1: int, pool) -> list[float]:
-    """The parts of ``_self_rows`` for one tile g = -rho through the compiled kernel: J_n and the weighted row
-    sums in one pass (the tile is read once and never written back).  On the diagonal tile x_ii = -1
-    exactly, so J_n(1) comes out as ``FastKappa.j_at_one``, bit for bit."""
-    h = r1 - r0
-    if c0 == r0:
-        idx = np.arange(h)
-        g[idx, idx] = -1.0
-
-    def row_sums(block: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        if pool is None or block.shape[0] < 2:
-            return compiled.j_weighted_rows(block, weights, degree)
-        k = pool._max_workers  # noqa: SLF001 - our pool
-        edges = np.linspace(0, block.shape[0], k + 1).astype(int)
-        jobs = [pool.submit(compiled.j_weighted_rows, block[a:b], weights, degree)
-                for a, b in zip(edges[:-1], edges[1:]) if b > a]
-        return np.concatenate([job.result() for job in jobs])
-
-    a_rows = alpha[r0:r1]
-    if c0 != r0:
-        return [2.0 * float(a_rows @ row_sums(g, alpha[c0:c1]))]
-    parts = [float(a_rows @ row_sums(g[:, :h], alpha[r0:r1]))]
-    if c1 - c0 > h:
-        parts.append(2.0 * float(a_rows @ row_sums(g[:, h:], alpha[r1:c1])))
+            def row_sums(lo, hi, weights, k=k):
+                return k[:, lo:hi] @ weights
+        parts.extend(_tile_parts(row_sums, alpha, r0, r1, c0, c1))
     return parts
 
 
