@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from conjecture.elliptope.stored import certificate_digest
+from conjecture.orientation_stored import family_certificate_digest
 from conjecture.report import (NORMALISATION, best_text, certificate_text, etf_text, gap_text, orientation_section,
                                polygon_section, tilt_section)
 from numerics.evidence.provenance import content_hash
@@ -270,6 +271,10 @@ def _cells(*, M, d, activation, regime, starts, polish_dps, max_iter, sdp, solve
                 c["sdp"] = False
             if regime == "I" and certificate_digest(m, act) is not None:
                 c["signed_certificate"] = certificate_digest(m, act)   # a new certificate means a new cell id
+            if regime == "III":
+                digest = family_certificate_digest(m, dd, act, c["law"], objective)
+                if digest is not None:
+                    c["family_certificate"] = digest   # likewise for the shipped (4, 4) orientation bound
             if user is not None:
                 c["user_frame"] = user
             cells.append(c)

@@ -21,6 +21,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
 
 DATA = Path(__file__).parent / "data" / "orientation_44"
@@ -52,22 +53,40 @@ class StoredFamilyBound:
                            "assumption": h["assumption"], "lowest_value_bound": h["lowest_value_bound"]}}
 
 
+def _applies(M: int, d: int, activation: str, law: str | None, objective: str | None, abar: float) -> bool:
+    return ((M, d) == (4, 4) and activation == "relu" and law == "rademacher" and objective in (None, "exact")
+            and abar == 1.0)
+
+
+@lru_cache(maxsize=None)
+def _read_checked(data: Path) -> tuple[dict, str]:
+    """(header, failure) of the certificate in ``data``; failure is "" when every tree has its recorded sha256.
+    Read once per folder and process (the trees are 1.5 MB)."""
+    header = json.loads((data / "certificate.json").read_text(encoding="utf-8"))
+    for tree in header["trees"]:
+        path = data / tree["file"]
+        if not path.is_file():
+            return header, f"{tree['file']} is missing"
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest != tree["sha256"]:
+            return header, f"{tree['file']} has sha256 {digest}, the header records {tree['sha256']}"
+    return header, ""
+
+
 def stored_family_bound(summary, M: int, d: int) -> StoredFamilyBound | None:
     """The shipped bound when ``summary`` is the one it was computed for (else None); ``intact`` is False when a
     tree file is missing or its sha256 differs from the header's."""
-    if (M, d) != (4, 4) or getattr(summary, "objective", None) != "exact":
+    if not _applies(M, d, summary.activation.name, getattr(summary, "law", None),
+                    getattr(summary, "objective", None) or "", float(summary.abar)):
         return None
-    if summary.activation.name != "relu" or summary.law != "rademacher" or float(summary.abar) != 1.0:
-        return None
-    header = json.loads((DATA / "certificate.json").read_text(encoding="utf-8"))
-    failure = ""
-    for tree in header["trees"]:
-        path = DATA / tree["file"]
-        if not path.is_file():
-            failure = f"{tree['file']} is missing"
-            break
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        if digest != tree["sha256"]:
-            failure = f"{tree['file']} has sha256 {digest}, the header records {tree['sha256']}"
-            break
+    header, failure = _read_checked(DATA)
     return StoredFamilyBound(Fraction(header["threshold"]), header, not failure, failure)
+
+
+def family_certificate_digest(M: int, d: int, activation: str, law: str | None, objective: str | None) -> str | None:
+    """The first 16 hex digits of the sha256 of ``certificate.json`` (which records each tree's sha256) for the
+    cell this certificate serves, else None.  A conjecture cell carries it as a parameter, so a cell computed
+    before the certificate existed (or with another one) is not reused from the result store."""
+    if not _applies(M, d, activation, law, objective, 1.0):
+        return None
+    return hashlib.sha256((DATA / "certificate.json").read_bytes()).hexdigest()[:16]

@@ -56,3 +56,16 @@ def test_the_44_cell_is_refuted_by_the_stored_bound():
     assert ref["threshold"] == HEADER["threshold"] and ref["certified"]["signed"]
     assert "stored float-interval certificate" in c["reason_signed"]
     assert 2e-5 < ref["candidates"]["signed"]["gap_rel_certified"] < 5.2e-5
+
+
+def test_the_certificate_is_part_of_the_cell_id():
+    """A (4, 4) regime III cell computed before (or with another) certificate is not reused from the store."""
+    import hashlib
+
+    from conjecture.api import estimate
+
+    digest = hashlib.sha256((stored.DATA / "certificate.json").read_bytes()).hexdigest()[:16]
+    cells, _, _ = estimate(M="4", d="3-4", regime="III", law="rademacher")
+    assert {c["d"]: c.get("family_certificate") for c in cells} == {3: None, 4: digest}
+    assert stored.family_certificate_digest(4, 4, "relu", "rademacher", "truncated") is None
+    assert stored.family_certificate_digest(4, 4, "relu", "uniform", None) is None
