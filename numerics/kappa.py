@@ -31,6 +31,7 @@ from theory.activations import Activation
 from theory.errors import InputError
 
 _TWO_PI = 2.0 * math.pi
+K_N_AT_ONE = (0.5, 0.5, 1.5, 7.5)  # k_n(1) = E relu(g)^(2n) = (2n - 1)!!/2, n = 0..3
 
 
 def _sine_of_cosine(c: np.ndarray, out: np.ndarray, scratch: np.ndarray, *, root: bool = True) -> np.ndarray:
@@ -109,13 +110,13 @@ class FastKappa:
             raise InputError("activation", "p and q must be exact rationals", got=(act.p, act.q)) from None
         p, q = (a / b for a, b in pq)
         # kappa(1) = (p^2 + q^2) k_n(1) + 2 p q k_n(-1), k_n(1) = J_n(0) / (2 pi), k_n(-1) = J_n(pi) / (2 pi) = 0.
-        at_one = (p * p + q * q) * (0.5, 0.5, 1.5, 7.5)[n]
+        at_one = (p * p + q * q) * K_N_AT_ONE[n]
         # kappa'(rho) = (p^2+q^2) k_n'(rho) - 2pq k_n'(-rho), k_n' = n^2 k_{n-1} >= 0 and increasing on [-1, 1]:
         # the maximum of |kappa'| is at most (p^2 + q^2 + 2|pq|) n^2 k_{n-1}(1).
         if n == 0:
             lipschitz = math.inf
         else:
-            k_prev_at_one = (0.5, 0.5, 1.5)[n - 1]
+            k_prev_at_one = K_N_AT_ONE[n - 1]
             lipschitz = (p * p + q * q + 2 * abs(p * q)) * n * n * k_prev_at_one
         return cls(n, (p * p + q * q) / _TWO_PI, 2 * p * q / _TWO_PI, p, q, float(at_one), lipschitz, pq)
 

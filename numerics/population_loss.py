@@ -58,11 +58,12 @@ from functools import partial
 import numpy as np
 
 from numerics.compiled.kernel import CompiledKernel, compiled_kernel
-from numerics.kappa import FastKappa
+from numerics.kappa import K_N_AT_ONE, FastKappa
 from numerics.networks import NetworkPair, row_norms, validate_student, validate_target
 from theory.activations import Activation, get_activation
 
 UNIT_ROUNDOFF = 2.0**-53
+FORMULA_ULPS = 16  # the kernel formula's allowance per element: FORMULA_ULPS u (|p| + |q|)^2 k_n(1)
 ROW_TILE = 256
 COL_TILE = 2048
 CHUNK = 16384  # elements per elementwise pass: 3 live float64 arrays = 384 KiB, inside a 2 MiB L2
@@ -356,12 +357,12 @@ def rounding_bound(alpha: np.ndarray, beta: np.ndarray, dim: int, kap: FastKappa
     n_t, n_s = alpha.size, beta.size
     e_abs = (float(np.sum(np.abs(alpha))) / n_t + float(np.sum(np.abs(beta)))) ** 2
     pq2 = (abs(kap.p) + abs(kap.q)) ** 2
-    k_one = (0.5, 0.5, 1.5, 7.5)[kap.degree]
+    k_one = K_N_AT_ONE[kap.degree]
     rho_err = (2 * dim + 8) * u
     if kap.degree == 0:
-        e_kappa = pq2 / 2.0 * math.sqrt(rho_err) + 16 * u * pq2 / 2.0
+        e_kappa = pq2 / 2.0 * math.sqrt(rho_err) + FORMULA_ULPS * u * pq2 / 2.0
     else:
-        e_kappa = kap.lipschitz * rho_err + 16 * u * pq2 * k_one
+        e_kappa = kap.lipschitz * rho_err + FORMULA_ULPS * u * pq2 * k_one
     rel = _gamma(2 * n_t + n_s + 2) + (kap.degree * (dim + 4) + 7) * u  # +1: plus times the tiled sum
     return e_abs * (kap.at_one * rel + e_kappa)
 

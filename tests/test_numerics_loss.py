@@ -17,10 +17,10 @@ import mpmath
 from flint import arb, ctx
 
 from numerics.interval_loss import certified_population_loss
-from numerics.kappa import FastKappa
+from numerics.kappa import K_N_AT_ONE, FastKappa
 from numerics.monte_carlo import monte_carlo_population_loss
-from numerics.population_loss import (COL_TILE, ROW_TILE, LossStatus, exact_population_loss, prepare_target,
-                                      target_self_term)
+from numerics.population_loss import (COL_TILE, FORMULA_ULPS, ROW_TILE, LossStatus, exact_population_loss,
+                                      prepare_target, target_self_term)
 from theory.activations import get_activation
 from theory.errors import InputError
 from theory.kernels import dual_kernel
@@ -82,7 +82,7 @@ def test_kernel_formula_error_within_the_allowance_next_to_plus_minus_one(name):
     """The formula part of e_kappa in numerics.population_loss, 16 u (|p| + |q|)^2 k_n(1) per element, holds
     for both float paths against arb at the same float cosine.  (1 - c^2 as 1 - c*c broke it by 300x.)"""
     kap = FastKappa.from_activation(get_activation(name))
-    allowance = 16 * U * (abs(kap.p) + abs(kap.q)) ** 2 * (0.5, 0.5, 1.5, 7.5)[kap.degree]
+    allowance = FORMULA_ULPS * U * (abs(kap.p) + abs(kap.q)) ** 2 * K_N_AT_ONE[kap.degree]
     c = _cosines_near_plus_minus_one()
     paths = [kap.evaluate(c.copy())]
     if kap.has_fast_path:

@@ -44,6 +44,9 @@ from dataclasses import dataclass
 
 from flint import arb, arb_poly, ctx
 
+from numerics.kappa import K_N_AT_ONE
+from numerics.population_loss import FORMULA_ULPS
+
 UNIT = 2.0**-53
 ESTRIN_DEGREE = 12      # the C file's Estrin scheme is written out for this degree
 ESTRIN_ROUNDINGS = 15   # the most roundings on the path of one term p_k z^k in that scheme
@@ -52,7 +55,7 @@ SUBINTERVALS = 64
 PRECISION_BITS = 256
 PIO2_HI, PIO2_LO = float.fromhex("0x1.921fb54442d18p0"), float.fromhex("0x1.1a62633145c07p-54")
 PI_HI, PI_LO = float.fromhex("0x1.921fb54442d18p1"), float.fromhex("0x1.1a62633145c07p-53")
-J_AT_ONE = tuple(math.pi * m for m in (1, 1, 3, 15))
+J_AT_ONE = tuple(2 * math.pi * k for k in K_N_AT_ONE)  # J_n(1) = 2 pi k_n(1) = pi (1, 1, 3, 15)
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,7 @@ class KernelErrorBound:
     abs_sum: float                # Pbar = sum |p_k| 4^-k
     arccos_branches: tuple[float, float, float]  # E for |x| <= 1/2, x > 1/2, x < -1/2
     j_n: tuple[float, float, float, float]       # bound on |fl(J_n) - J_n(c)| for n = 0..3
-    allowance: tuple[float, float, float, float]  # 16 J_n(1): what numerics.population_loss grants
+    allowance: tuple[float, float, float, float]  # FORMULA_ULPS J_n(1): what numerics.population_loss grants
 
     @property
     def arccos(self) -> float:
@@ -154,7 +157,7 @@ def certify(coeffs: tuple[float, ...]) -> KernelErrorBound:
     slack = 1 + 1e-6  # the dropped u^2 terms, generously
     return KernelErrorBound(degree=K, delta=delta, abs_sum=pbar,
                             arccos_branches=tuple(e * slack / u for e in (e_small, e_pos, e_neg)),
-                            j_n=tuple(e * slack / u for e in j_n), allowance=tuple(16 * j for j in J_AT_ONE))
+                            j_n=tuple(e * slack / u for e in j_n), allowance=tuple(FORMULA_ULPS * j for j in J_AT_ONE))
 
 
 if __name__ == "__main__":  # pragma: no cover - a development tool
