@@ -186,34 +186,18 @@ def leaf_lower(lo: list[Fraction], hi: list[Fraction]) -> arb:
     for j in range(4):
         e = (deltas[j] * 3 - sum((deltas[k] for k in range(4) if k != j), arb(0))) / 4
         dev += arb(abs(e).upper()) ** 2
-    out = arb((lin_part - qd - KON.dev * dev).lower())
-    if DEBUG:
-        print("lin", lin_part, "qd", qd, "dev", dev, "Qc", Qc.v)
-    return out
-
-
-DEBUG = False
-
-
-def _disjoint(lo, hi) -> bool:
-    if lo[1] > hi[0] or lo[2] > hi[1]:
-        return True
-    s = Fraction(0)
-    for i in (3, 4, 5):
-        if lo[i] <= 0 <= hi[i]:
-            continue
-        s += min(abs(lo[i]), abs(hi[i]))
-    return s > 1
+    return arb((lin_part - qd - KON.dev * dev).lower())
 
 
 def _disjoint_many(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """``_disjoint`` for many dyadic boxes at once, exactly: the end points are multiples of 2^-60 below 4 in
-    magnitude (asserted), so the comparisons and the three-term sums below are exact in float64."""
+    """Whether each box lies outside the chart's domain (x_1 > x_0, or x_2 > x_1, or sum_i min |x_i| > 1 over
+    i = 3, 4, 5), exactly: the end points are multiples of 2^-49 below 4 in magnitude (asserted), so the
+    comparisons and the three-term sums below are exact in float64."""
     if len(lo) == 0:
         return np.zeros(0, bool)
     scaled = np.concatenate([lo, hi]) * 2.0 ** 49
     if not np.all(scaled == np.rint(scaled)) or np.abs(scaled).max() >= 2.0 ** 51:
-        raise SystemExit("box end points are not dyadic with <= 49 bits: use the exact per-box check")
+        raise SystemExit("box end points are not dyadic with <= 49 bits below 4: this checker cannot decide them")
     sorted_out = (lo[:, 1] > hi[:, 0]) | (lo[:, 2] > hi[:, 1])
     amin = np.where((lo[:, 3:] <= 0) & (hi[:, 3:] >= 0), 0.0, np.minimum(np.abs(lo[:, 3:]), np.abs(hi[:, 3:])))
     return sorted_out | (amin.sum(axis=1) > 1)
@@ -282,7 +266,8 @@ KON: Constants
 
 
 def main(argv=None) -> dict:
-    global KON
+    """Check the trees named in ``argv`` (the command line when None); prints and returns the report.  The arb
+    precision ``--bits`` holds inside this call only."""
     ap = argparse.ArgumentParser()
     ap.add_argument("tree", nargs="+", help="tree.npz, then the parts of resumed searches in order")
     ap.add_argument("--sample", type=int, default=200, help="closed leaves re-proved (0: all)")
@@ -291,7 +276,12 @@ def main(argv=None) -> dict:
     ap.add_argument("--bits", type=int, default=64)
     ap.add_argument("--no-reprove", action="store_true", help="check the structure only")
     args = ap.parse_args(argv)
-    ctx.prec = args.bits
+    with ctx.workprec(args.bits):
+        return _check(args)
+
+
+def _check(args) -> dict:
+    global KON
     KON = Constants()
     t0 = time.perf_counter()
     parts = []
@@ -346,7 +336,8 @@ def main(argv=None) -> dict:
     levels, counts = np.unique(msum, return_counts=True)
     total = sum(int(c) << (top - int(lv)) for lv, c in zip(levels, counts))
     rep["volume_ok"] = exact and total == (1 << top)
-    rep["dropped_not_disjoint"] = 0
+    dropped = code == -1  # every dropped leaf left after the carries must lie outside the domain: re-checked
+    rep["dropped_not_disjoint"] = int(np.sum(~_disjoint_many(lo[dropped], hi[dropped])))
     closed = np.nonzero(code >= 0)[0] if not args.no_reprove else np.zeros(0, np.int64)
     rng = np.random.default_rng(args.seed)
     pick = closed if args.sample == 0 or args.sample >= len(closed) else rng.choice(closed, args.sample,
