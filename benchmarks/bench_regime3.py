@@ -81,6 +81,20 @@ def verdict_part(bnb_seconds: float) -> dict:
     return out
 
 
+def threshold_44() -> tuple[Fraction, float, float]:
+    """(T, V, F_ETF,num) at (4, 4): V the seed-0 cell's best frame, F_ETF,num the best ETF orientation found,
+    T = V + (F_ETF,num - V)/2 (the cells' rule, docs/regime3.md §3.3)."""
+    from conjecture.cells import evaluate_cell
+    from conjecture.etf_family_bound import family_minimum
+    from theory.exact_anisotropic import exact_summary
+
+    c = evaluate_cell({"M": 4, "d": 4, "regime": "III", "starts": 32, "polish_dps": 0, "sdp": False,
+                       "bnb_seconds": 1.0}, 0)
+    V = c["search_signed"]["best_value"]
+    fm = family_minimum(exact_summary("relu", 4, "rademacher"), 4, 4, np.random.default_rng(0))
+    return Fraction(V) + (Fraction(fm.value) - Fraction(V)) / 2, V, fm.value
+
+
 def bnb44_part(seconds: float, samples: int = 150) -> dict:
     """(4, 4): the cells' depth-first search for ``seconds`` (boxes per depth, covered fraction), then a projection
     from random boxes of a uniform grid: at level k every chart interval is cut into 2^k pieces; the fraction c_k of
@@ -92,17 +106,12 @@ def bnb44_part(seconds: float, samples: int = 150) -> dict:
     from conjecture.ball_jets import Pair
     from conjecture.ball_objective import ball_objective
     from conjecture.box_search import box_search, lower_bounds
-    from conjecture.cells import evaluate_cell
-    from conjecture.etf_family_bound import SEARCH_BITS, family_minimum, family_pair
+    from conjecture.etf_family_bound import SEARCH_BITS, family_pair
     from conjecture.etf_orientations import orientation_family
     from theory.exact_anisotropic import exact_summary
 
     s = exact_summary("relu", 4, "rademacher")
-    c = evaluate_cell({"M": 4, "d": 4, "regime": "III", "starts": 32, "polish_dps": 0, "sdp": False,
-                       "bnb_seconds": 1.0}, 0)
-    V = c["search_signed"]["best_value"]
-    fm = family_minimum(s, 4, 4, np.random.default_rng(0))
-    T = Fraction(V) + (Fraction(fm.value) - Fraction(V)) / 2
+    T, V, numeric_min = threshold_44()
     fam = orientation_family(4, 4)
     flint.ctx.prec = SEARCH_BITS
     obj = ball_objective(s, 4)
@@ -151,7 +160,7 @@ def bnb44_part(seconds: float, samples: int = 150) -> dict:
     print(f"  projected: >= {total:.3g} boxes, >= {projected:.3g} s at {ms:.1f} ms per box "
           f"({100 * tail:.3g}% of the finest boxes still open)")
     flint.ctx.prec = 53
-    return {"threshold": str(T), "numeric_min": fm.value, "counterexample": V, "depth_first": res.as_dict(),
+    return {"threshold": str(T), "numeric_min": numeric_min, "counterexample": V, "depth_first": res.as_dict(),
             "levels": levels, "projected_boxes_at_least": total, "projected_seconds_at_least": projected,
             "open_after_last_level": tail}
 
