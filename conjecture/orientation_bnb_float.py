@@ -47,9 +47,9 @@ from typing import Callable
 
 import numpy as np
 
-from conjecture.float_interval import down, mag, up
+from conjecture.float_interval import down, up
 from conjecture.orientation_objective_float import (natural_from_deltas, objective_jets, secant_lower,
-                                                    separable_lower)
+                                                    separable_lower, split_slack)
 
 LO0 = np.array([0.0, 0.0, 0.0, -1.0, -1.0, -1.0])
 HI0 = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
@@ -114,14 +114,7 @@ def bound_boxes(jets: Callable, lo: np.ndarray, hi: np.ndarray, threshold: float
     for i in range(p):
         mono |= (gl[i] > 0) | (gh[i] < 0)
     kind[(kind == "") & mono] = "monotone"
-    # split axis: |g_i| h_i + sum_k |H_ik| h_i h_k
-    slack = np.zeros((p, n))
-    for i in range(p):
-        s = mag((gcl[i], gch[i])) * half[:, i]
-        for k in range(p):
-            s = s + np.nan_to_num(mag((HL[i, k], HH[i, k])), nan=1e9, posinf=1e9) * half[:, i] * half[:, k]
-        slack[i] = s
-    return BoundResult(lower, kind, Fc.v[1], np.argmax(slack, axis=0))
+    return BoundResult(lower, kind, Fc.v[1], np.argmax(split_slack(gcl, gch, HL, HH, half), axis=0))
 
 
 @dataclass

@@ -342,13 +342,7 @@ def secant_lower(centre: dict, box: dict, half: np.ndarray, degree: int = 4, wit
     low = np.where(np.isfinite(low), low, -np.inf)
     if not with_slack:
         return low
-    p = half.shape[1]
-    slack = np.zeros((p, half.shape[0]))
-    for i in range(p):
-        acc = mag((Qc.g[0][i], Qc.g[1][i])) * half[:, i]
-        for k in range(p):
-            acc = acc + np.nan_to_num(mag((HL[i, k], HH[i, k])), nan=1e9, posinf=1e9) * half[:, i] * half[:, k]
-        slack[i] = acc
+    slack = split_slack(Qc.g[0], Qc.g[1], HL, HH, half)
     # the chord gaps: about H4''(rho) (sum_k |d_k rho| h_k)^2 / 2 per term, shared among the coordinates
     coef = float(K.lin[1]) * 0.25 * float(K.h4[1])
     for j in range(4):
@@ -389,6 +383,19 @@ def natural_from_deltas(box: dict, degree: int = 4) -> np.ndarray:
     dv = mul((np.zeros_like(dev_hi), dev_hi), K.dev)
     low = down(down(down(K.C0[0] - lin[1]) - q[1]) - dv[1])
     return np.where(np.isfinite(low), low, -np.inf)
+
+
+def split_slack(gl, gh, HL, HH, half: np.ndarray) -> np.ndarray:
+    """Per axis i and box, |g_i| h_i + sum_k |H_ik| h_i h_k (an unbounded |H_ik| counts as 1e9): the slack of the
+    second-order bound along each axis, whose largest entry picks the axis to split."""
+    p = half.shape[1]
+    slack = np.zeros((p, half.shape[0]))
+    for i in range(p):
+        acc = mag((gl[i], gh[i])) * half[:, i]
+        for k in range(p):
+            acc = acc + np.nan_to_num(mag((HL[i, k], HH[i, k])), nan=1e9, posinf=1e9) * half[:, i] * half[:, k]
+        slack[i] = acc
+    return slack
 
 
 def separable_lower(fc_lo, gc, HL, HH, half) -> np.ndarray:
