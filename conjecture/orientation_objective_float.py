@@ -54,8 +54,7 @@ from conjecture.etf_orientations import TETRAHEDRON as TETRA
 from conjecture.relu_kernel_float import damped_range, h4_range, h4p_range, h4pp_range
 
 SIGNS = tuple((1, s1, s2, s3) for s1 in (1, -1) for s2 in (1, -1) for s3 in (1, -1))  # one per pair +-s
-NEAR_ONE = 0.99
-RHO_FROM_ROWS = False  # rho = <s, v>/2 from the narrowed rows (cheaper) instead of <s, num> * factor/2  # above this |rho| the damped Hessian enclosure is used as well
+NEAR_ONE = 0.99  # above this |rho| the damped Hessian enclosure is used as well
 
 
 def _fl(x: arb) -> tuple[np.float64, np.float64]:
@@ -229,16 +228,10 @@ def objective_jets(lo: np.ndarray, hi: np.ndarray, order: int, centre: dict | No
         poly = _narrow(f"poly{j}", poly, centre, half, store)
         hsum = None
         for si, s in enumerate(SIGNS):
-            if RHO_FROM_ROWS:
-                lin = v[0]
-                for k in range(1, 4):
-                    lin = lin + v[k] if s[k] > 0 else lin - v[k]
-                rho = _narrow(f"rho{j}{si}", lin.scale(0.5), centre, half, store)
-            else:
-                lin = num[0]
-                for k in range(1, 4):
-                    lin = lin + num[k] if s[k] > 0 else lin - num[k]
-                rho = _narrow(f"rho{j}{si}", lin * half_factor, centre, half, store)
+            lin = num[0]  # rho = <s, num> factor / 2
+            for k in range(1, 4):
+                lin = lin + num[k] if s[k] > 0 else lin - num[k]
+            rho = _narrow(f"rho{j}{si}", lin * half_factor, centre, half, store)
             if lean:
                 r = intersect(rho.v, (np.float64(-1.0), np.float64(1.0)))
                 term = h4_range(r, degree)

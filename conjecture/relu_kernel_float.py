@@ -23,6 +23,7 @@ References: derived here (docs/regime3.md §3 uses kappa_e); Cho & Saul, "Kernel
 
 Examples
 --------
+>>> import math
 >>> lo, hi = h4_range((np.array([0.5]), np.array([0.5])))
 >>> exact = math.sqrt(0.75) + 0.5 * math.asin(0.5) - 1 - 0.125 - 0.0625 / 24
 >>> bool(lo[0] <= exact <= hi[0] and hi[0] - lo[0] < 1e-13)
@@ -31,7 +32,6 @@ True
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
@@ -134,4 +134,3 @@ def damped_range(r):
     return np.zeros_like(top), up(top * (1 + 1e-15) + 1e-300)
 
 
-TWO_PI = 2 * math.pi
