@@ -191,15 +191,16 @@ def _figures(cells: Sequence[dict]) -> tuple[Figure, ...]:
     figs = [Figure("verdicts.png", "Verdicts per (M, d): β ≥ 0 (left) and signed β (right)",
                    verdict_map_png(points, "M", "d", VERDICT_COLUMNS, xlabel="M (compressed width)",
                                    ylabel="d (input dimension)"))]
-    series: dict[str, list] = {}
+    by_m: dict[int, list] = {}
     for c in cells:
         C = c.get("C_target") or 0.0
         if C > 0:
             val = max(float(c["search_signed"]["best_value"]), 0.0) / C
-            series.setdefault(f"M = {c['params']['M']}", []).append((c["params"]["d"], val, None))
+            by_m.setdefault(c["params"]["M"], []).append((c["params"]["d"], val, None))
+    series = {f"M = {m}": pts for m, pts in by_m.items()}
     if len({c["params"]["d"] for c in cells}) > 1 and series:
-        if all(len(pts) == 1 for pts in series.values()):  # one d per M (e.g. --d M-1): one line against M
-            line = [(int(label.split("= ")[1]), pts[0][1], None) for label, pts in series.items()]
+        if all(len(pts) == 1 for pts in by_m.values()):  # one d per M (e.g. --d M-1): one line against M
+            line = [(m, pts[0][1], None) for m, pts in by_m.items()]
             figs.append(Figure("values.png", "Relative loss of the best frame found (signed beta), against M "
                                "(each M at its one d, as in the table)",
                                value_plot_png({"best found": line}, xlabel="M (compressed width)",
